@@ -1,0 +1,107 @@
+"""Candidate search through PyTorch3D's compiled ``rasterize_meshes`` (run without gradients).
+
+Screen vertices (pixels) are mapped to PyTorch3D NDC (+X left, +Y up, the shorter side spanning
+[-1, 1]) and rasterized with ``blur_radius = (2 B / min(H, W))²`` and ``faces_per_pixel = K``. On
+CUDA PyTorch3D bins faces and is fast; on CPU it tests every face against every pixel, which is
+why :class:`~gan3dlib.render.raster_torch.TorchRasterizer` is the CPU default. PyTorch3D is imported
+lazily, so gan3dlib imports and renders without ``pytorch3d._C``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch import nn
+
+from gan3dlib.render.fragments import Fragments, RasterSettings, check_screen_inputs
+
+__all__ = ["pytorch3d_available", "rasterize_pytorch3d", "PyTorch3DRasterizer", "screen_to_ndc"]
+
+
+@functools.cache
+def pytorch3d_available() -> bool:
+    """True if PyTorch3D and its compiled extension import in this environment."""
+    try:
+        from pytorch3d import _C  # noqa: F401
+        from pytorch3d.renderer.mesh.rasterize_meshes import rasterize_meshes  # noqa: F401
+    except Exception:  # ImportError, OSError (undefined symbols) and friends
+        return False
+    return True
+
+
+def screen_to_ndc(screen_verts: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
+    """Maps (u, v, depth) pixels to PyTorch3D NDC (x, y, depth).
+
+    Args:
+        screen_verts: (..., 3) screen-space points.
+        image_size: (H, W).
+
+    Returns:
+        (..., 3) points with ``x = (W - 2u) / s``, ``y = (H - 2v) / s``, ``s = min(H, W)``; depth
+        unchanged.
+    """
+    H, W = image_size
+    s = float(min(H, W))
+    u, v, depth = screen_verts.unbind(-1)
+    return torch.stack([(W - 2.0 * u) / s, (H - 2.0 * v) / s, depth], dim=-1)
+
+
+@torch.no_grad()
+def rasterize_pytorch3d(
+    screen_verts: torch.Tensor, faces: torch.Tensor, settings: RasterSettings
+) -> Fragments:
+    """Finds candidates with PyTorch3D's ``rasterize_meshes``.
+
+    Args:
+        screen_verts: (B, V, 3) screen-space vertices (u, v, depth) in pixels.
+        faces: (F, 3) int64 faces shared by the batch.
+        settings: raster settings.
+
+    Returns:
+        :class:`~gan3dlib.render.fragments.Fragments` (B, H, W, K), in the dtype of
+        ``screen_verts`` (PyTorch3D itself computes in float32).
+
+    Raises:
+        ImportError: if PyTorch3D's compiled extension is not available.
+    """
+    screen_verts, faces = check_screen_inputs(screen_verts, faces)
+    if not pytorch3d_available():
+        raise ImportError(
+            "backend 'pytorch3d' needs PyTorch3D's compiled extension (pip install "
+            "easypytorch3d==0.7.9.post1 with torch 2.12.x on CPython 3.11/x86-64 Linux); "
+            "use backend='torch' instead"
+        )
+    from pytorch3d.renderer.mesh.rasterize_meshes import rasterize_meshes
+    from pytorch3d.structures import Meshes
+
+    batch = screen_verts.shape[0]
+    ndc = screen_to_ndc(screen_verts, settings.image_size).float()
+    meshes = Meshes(verts=ndc, faces=faces.unsqueeze(0).expand(batch, -1, -1))
+    pix_to_face, zbuf, bary, dists = rasterize_meshes(
+        meshes,
+        image_size=settings.image_size,
+        blur_radius=settings.blur_radius_ndc,
+        faces_per_pixel=settings.faces_per_pixel,
+        perspective_correct=settings.perspective_correct,
+        clip_barycentric_coords=settings.clip_barycentric_coords,
+        cull_backfaces=settings.cull_backfaces,
+    )
+    dtype = screen_verts.dtype
+    return Fragments(pix_to_face, zbuf.to(dtype), bary.to(dtype), dists.to(dtype))
+
+
+class PyTorch3DRasterizer(nn.Module):
+    """Rasterizer backend: PyTorch3D's compiled ``rasterize_meshes`` (binned and fast on CUDA).
+
+    Args:
+        settings: :class:`~gan3dlib.render.fragments.RasterSettings`.
+    """
+
+    def __init__(self, settings: RasterSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or RasterSettings()
+
+    def forward(self, screen_verts: torch.Tensor, faces: torch.Tensor) -> Fragments:
+        """Args and returns as :func:`rasterize_pytorch3d`."""
+        return rasterize_pytorch3d(screen_verts, faces, self.settings)

@@ -1,0 +1,308 @@
+"""The soft-extension renderer: a rasterizer and a shader joined by constructor injection.
+
+``SoftExtensionRenderer(rasterizer, shader)`` mirrors PyTorch3D's ``MeshRenderer``: the rasterizer
+(either backend) finds candidates without gradients, the shader recomputes the image with exact
+vertex gradients. :class:`RendererConfig` carries every setting and builds the module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import nn
+
+from gan3dlib.render.fragments import Fragments, RasterSettings, check_screen_inputs
+from gan3dlib.render.raster_pytorch3d import PyTorch3DRasterizer, pytorch3d_available
+from gan3dlib.render.raster_torch import TorchRasterizer
+from gan3dlib.render.soft_extension import (
+    SurfaceCandidates,
+    composite_over,
+    crisp_layer,
+    find_surface_candidates,
+    interpolate_face_attributes,
+    soft_layer,
+    texture_colors,
+)
+from gan3dlib.utils.checks import check_positive, check_tensor
+
+__all__ = [
+    "RenderOutput",
+    "SoftExtensionShader",
+    "SoftExtensionRenderer",
+    "RendererConfig",
+    "default_backend",
+]
+
+Backend = Literal["auto", "torch", "pytorch3d"]
+
+
+@dataclass
+class RenderOutput:
+    """Everything one render produces. Images are NCHW; S = B * H * W.
+
+    Attributes:
+        image: (B, C, H, W) composited colour (from the texture), or None without a texture.
+        attributes: (B, D, H, W) composited ``face_attrs`` over a zero background, or None.
+        alpha: (B, 1, H, W) total coverage ``α_s + (1 - α_s) α_c``.
+        crisp_alpha: (B, 1, H, W) α_c in {0, 1}.
+        soft_alpha: (B, 1, H, W) α_s.
+        depth: (B, 1, H, W) crisp depth z_c, 0 on the background.
+        face_idx: (B, H, W) int64 per-mesh index of the crisp face, -1 on the background.
+        uv: (B, 2, H, W) UVs of the crisp layer (0 on the background), or None.
+        fragments: the rasterizer's output.
+        candidates: the shader's per-candidate geometry (for inspection and tests).
+    """
+
+    image: torch.Tensor | None
+    attributes: torch.Tensor | None
+    alpha: torch.Tensor
+    crisp_alpha: torch.Tensor
+    soft_alpha: torch.Tensor
+    depth: torch.Tensor
+    face_idx: torch.Tensor
+    uv: torch.Tensor | None
+    fragments: Fragments
+    candidates: SurfaceCandidates
+
+
+def _to_nchw(values: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    b, h, w = shape
+    return values.reshape(b, h, w, -1).permute(0, 3, 1, 2)
+
+
+def _background_rows(background: torch.Tensor | None, shape: tuple[int, int, int], channels: int, like: torch.Tensor):
+    """Background as (S, C) rows; accepts (B, C, H, W), (C,) or None."""
+    if background is None:
+        return None
+    b, h, w = shape
+    if background.dim() == 1:
+        check_tensor(background, "background", (channels,), floating=True)
+        return background.to(like).expand(b * h * w, channels)
+    check_tensor(background, "background", (b, channels, h, w), floating=True)
+    return background.to(like.dtype).permute(0, 2, 3, 1).reshape(b * h * w, channels)
+
+
+class SoftExtensionShader(nn.Module):
+    """Shades fragments with the crisp + soft-extension layers (see :mod:`.soft_extension`).
+
+    Args:
+        blur_px: band width B in pixels (must match the rasterizer's).
+        depth_slope: λ in ``z_s = z(p*) (1 + λ d / B)``.
+        soft: False gives the paper's CRISP ablation (no soft layer, no silhouette gradients).
+        perspective_correct: perspective-correct interpolation.
+        align_corners: texture sampling convention (True: PyTorch3D ``TexturesUV``).
+    """
+
+    def __init__(
+        self,
+        blur_px: float = 1.0,
+        depth_slope: float = 0.5,
+        soft: bool = True,
+        perspective_correct: bool = True,
+        align_corners: bool = True,
+    ) -> None:
+        super().__init__()
+        if soft:
+            check_positive(blur_px, "blur_px")
+        check_positive(depth_slope, "depth_slope", allow_zero=True)
+        self.blur_px = float(blur_px)
+        self.depth_slope = float(depth_slope)
+        self.soft = soft
+        self.perspective_correct = perspective_correct
+        self.align_corners = align_corners
+
+    def forward(
+        self,
+        fragments: Fragments,
+        screen_verts: torch.Tensor,
+        faces: torch.Tensor,
+        *,
+        texture: torch.Tensor | None = None,
+        face_uvs: torch.Tensor | None = None,
+        face_attrs: torch.Tensor | None = None,
+        background: torch.Tensor | None = None,
+    ) -> RenderOutput:
+        """Shades one batch.
+
+        Args:
+            fragments: candidates for ``screen_verts`` (B, H, W, K).
+            screen_verts: (B, V, 3) screen-space vertices (u, v, depth).
+            faces: (F, 3) int64 faces.
+            texture: (B, C, Ht, Wt) texture; needs ``face_uvs``.
+            face_uvs: (F, 3, 2) or (B, F, 3, 2) per-face-corner UVs (v up).
+            face_attrs: (B, F, 3, D) or (F, 3, D) per-face-corner attributes to interpolate
+                (e.g. vertex colours or normals).
+            background: (B, C, H, W) image or (C,) colour behind the mesh (zeros if None);
+                C matches the texture's channels.
+
+        Returns:
+            :class:`RenderOutput`.
+        """
+        dims: dict[str, int] = {}
+        check_tensor(screen_verts, "screen_verts", ("B", "V", 3), floating=True, dims=dims)
+        num_faces = faces.shape[0] if isinstance(faces, torch.Tensor) else None
+        if texture is not None:
+            check_tensor(texture, "texture", ("B", None, None, None), floating=True, dims=dims)
+            if face_uvs is None:
+                raise ValueError("face_uvs: required with a texture, expected (F, 3, 2) or (B, F, 3, 2), got None")
+        if face_uvs is not None:
+            shape = (num_faces, 3, 2) if face_uvs.dim() == 3 else ("B", num_faces, 3, 2)
+            check_tensor(face_uvs, "face_uvs", shape, floating=True, finite=True, dims=dims)
+        if face_attrs is not None:
+            shape = (num_faces, 3, None) if face_attrs.dim() == 3 else ("B", num_faces, 3, None)
+            check_tensor(face_attrs, "face_attrs", shape, floating=True, dims=dims)
+
+        candidates = find_surface_candidates(
+            fragments,
+            screen_verts,
+            faces,
+            blur_px=self.blur_px,
+            depth_slope=self.depth_slope,
+            soft=self.soft,
+            perspective_correct_bary=self.perspective_correct,
+        )
+        shape = candidates.image_shape
+        needed = torch.nonzero(candidates.crisp | candidates.counted).squeeze(-1)
+
+        image = uv_map = None
+        if texture is not None:
+            uv, colors = texture_colors(candidates, face_uvs, texture, needed, self.align_corners)
+            rows = _background_rows(background, shape, texture.shape[1], colors)
+            image = composite_over(
+                candidates, crisp_layer(candidates, colors, needed), soft_layer(candidates, colors, needed), rows
+            )
+            image = _to_nchw(image, shape)
+            uv_map = _to_nchw(crisp_layer(candidates, uv, needed), shape)
+        attributes = None
+        if face_attrs is not None:
+            values = interpolate_face_attributes(candidates, face_attrs, needed)
+            attributes = composite_over(
+                candidates, crisp_layer(candidates, values, needed), soft_layer(candidates, values, needed), None
+            )
+            attributes = _to_nchw(attributes, shape)
+
+        alpha_c, alpha_s = candidates.crisp_alpha, candidates.soft_alpha
+        face_idx = torch.full((candidates.num_pixels,), -1, dtype=torch.long, device=alpha_c.device)
+        face_idx[candidates.pixel[candidates.crisp]] = candidates.face[candidates.crisp]
+        b, h, w = shape
+        return RenderOutput(
+            image=image,
+            attributes=attributes,
+            alpha=(alpha_s + (1 - alpha_s) * alpha_c).view(b, 1, h, w),
+            crisp_alpha=alpha_c.view(b, 1, h, w),
+            soft_alpha=alpha_s.view(b, 1, h, w),
+            depth=candidates.crisp_depth.view(b, 1, h, w),
+            face_idx=face_idx.view(b, h, w),
+            uv=uv_map,
+            fragments=fragments,
+            candidates=candidates,
+        )
+
+
+class SoftExtensionRenderer(nn.Module):
+    """Rasterizer + shader, PyTorch3D ``MeshRenderer`` style.
+
+    Args:
+        rasterizer: a module ``(screen_verts (B, V, 3), faces (F, 3)) -> Fragments`` such as
+            :class:`~gan3dlib.render.raster_torch.TorchRasterizer` or
+            :class:`~gan3dlib.render.raster_pytorch3d.PyTorch3DRasterizer`.
+        shader: a :class:`SoftExtensionShader`.
+    """
+
+    def __init__(self, rasterizer: nn.Module, shader: SoftExtensionShader) -> None:
+        super().__init__()
+        self.rasterizer = rasterizer
+        self.shader = shader
+
+    def forward(self, screen_verts: torch.Tensor, faces: torch.Tensor, **shader_kwargs) -> RenderOutput:
+        """Renders screen-space meshes.
+
+        Args:
+            screen_verts: (B, V, 3) vertices (u, v, depth) in pixels (see
+                :meth:`gan3dlib.render.camera.PerspectiveCamera.project`).
+            faces: (F, 3) int64 faces shared by the batch.
+            **shader_kwargs: ``texture``, ``face_uvs``, ``face_attrs``, ``background`` as in
+                :meth:`SoftExtensionShader.forward`.
+
+        Returns:
+            :class:`RenderOutput`.
+        """
+        screen_verts, faces = check_screen_inputs(screen_verts, faces)
+        fragments = self.rasterizer(screen_verts.detach(), faces)
+        return self.shader(fragments, screen_verts, faces, **shader_kwargs)
+
+
+def default_backend(device: torch.device | str) -> str:
+    """The rasterizer backend ``'auto'`` resolves to on ``device``.
+
+    CPU: ``'torch'`` (measured: see ``benchmarks/bench_render.py``; PyTorch3D's CPU rasterizer
+    tests every face against every pixel). CUDA: ``'pytorch3d'`` when its extension loads (binned
+    rasterization), else ``'torch'``.
+    """
+    if torch.device(device).type == "cuda" and pytorch3d_available():
+        return "pytorch3d"
+    return "torch"
+
+
+@dataclass(frozen=True)
+class RendererConfig:
+    """Settings of the soft-extension renderer; :meth:`build` makes the module.
+
+    Attributes:
+        image_size: (H, W) in pixels.
+        blur_px: soft extension band B in pixels (paper default 1).
+        faces_per_pixel: K candidates per pixel.
+        depth_slope: λ_slope of the extension depth (0.5 as in the authors' renderer).
+        mode: ``'soft'`` (the paper's renderer) or ``'crisp'`` (its CRISP ablation).
+        backend: ``'auto'``, ``'torch'`` or ``'pytorch3d'`` rasterizer.
+        perspective_correct: perspective-correct interpolation.
+        cull_backfaces: skip faces clockwise in the image.
+        align_corners: texture sampling convention.
+        max_pairs_per_chunk: memory bound of the torch backend.
+    """
+
+    image_size: tuple[int, int] = (128, 128)
+    blur_px: float = 1.0
+    faces_per_pixel: int = 8
+    depth_slope: float = 0.5
+    mode: Literal["soft", "crisp"] = "soft"
+    backend: Backend = "auto"
+    perspective_correct: bool = True
+    cull_backfaces: bool = False
+    align_corners: bool = True
+    max_pairs_per_chunk: int = field(default=1 << 21)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("soft", "crisp"):
+            raise ValueError(f"mode: expected 'soft' or 'crisp', got {self.mode!r}")
+        if self.backend not in ("auto", "torch", "pytorch3d"):
+            raise ValueError(f"backend: expected 'auto', 'torch' or 'pytorch3d', got {self.backend!r}")
+        check_positive(self.blur_px, "blur_px")
+        self.raster_settings()  # validates image_size, faces_per_pixel, max_pairs_per_chunk
+
+    def raster_settings(self) -> RasterSettings:
+        """The rasterizer's settings (band 0 in crisp mode: only covering faces are needed)."""
+        return RasterSettings(
+            image_size=tuple(self.image_size),
+            blur_px=self.blur_px if self.mode == "soft" else 0.0,
+            faces_per_pixel=self.faces_per_pixel,
+            perspective_correct=self.perspective_correct,
+            cull_backfaces=self.cull_backfaces,
+            max_pairs_per_chunk=self.max_pairs_per_chunk,
+        )
+
+    def build(self, device: torch.device | str = "cpu") -> SoftExtensionRenderer:
+        """Builds the renderer, resolving ``backend='auto'`` for ``device``."""
+        backend = default_backend(device) if self.backend == "auto" else self.backend
+        settings = self.raster_settings()
+        rasterizer = TorchRasterizer(settings) if backend == "torch" else PyTorch3DRasterizer(settings)
+        shader = SoftExtensionShader(
+            blur_px=self.blur_px,
+            depth_slope=self.depth_slope,
+            soft=self.mode == "soft",
+            perspective_correct=self.perspective_correct,
+            align_corners=self.align_corners,
+        )
+        return SoftExtensionRenderer(rasterizer, shader)

@@ -1,0 +1,131 @@
+"""Closed-form 2D triangle geometry shared by the rasterizers and the shader.
+
+All functions are vectorized over a leading dimension P of (point, triangle) pairs and are plain
+differentiable torch expressions. Points and vertices are (P, 2) tensors in any 2D frame (the
+renderer uses pixels). Edge functions follow PyTorch3D's definition, so their signs agree with
+PyTorch3D's inside and back-face tests: ``E(p, a, b) = (p - a) x (b - a)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = [
+    "edge_function",
+    "screen_barycentrics",
+    "closest_point_on_boundary",
+    "perspective_correct",
+    "clip_barycentrics",
+]
+
+
+def edge_function(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Signed doubled area of (p, a, b): ``(p.x - a.x)(b.y - a.y) - (p.y - a.y)(b.x - a.x)``.
+
+    Args:
+        p, a, b: (..., 2) points.
+
+    Returns:
+        (...) edge function values.
+    """
+    return (p[..., 0] - a[..., 0]) * (b[..., 1] - a[..., 1]) - (p[..., 1] - a[..., 1]) * (
+        b[..., 0] - a[..., 0]
+    )
+
+
+def screen_barycentrics(
+    p: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, area: torch.Tensor
+) -> torch.Tensor:
+    """Barycentric coordinates of ``p`` in triangle (a, b, c), linear in the 2D frame.
+
+    Args:
+        p, a, b, c: (P, 2) points.
+        area: (P,) ``edge_function(a, b, c)``; must be non-zero (callers mask degenerate faces).
+
+    Returns:
+        (P, 3) barycentrics (w0, w1, w2) summing to 1; all positive iff ``p`` is inside.
+    """
+    w0 = edge_function(p, b, c)
+    w1 = edge_function(p, c, a)
+    w2 = edge_function(p, a, b)
+    return torch.stack([w0, w1, w2], dim=-1) / area.unsqueeze(-1)
+
+
+def _segment_distance_sq(
+    p: torch.Tensor, a: torch.Tensor, b: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Squared distance from ``p`` to segment [a, b] and the parameter t of the closest point."""
+    e = b - a
+    len_sq = (e * e).sum(-1)
+    degenerate = len_sq <= 0
+    safe_len_sq = torch.where(degenerate, torch.ones_like(len_sq), len_sq)
+    t = ((p - a) * e).sum(-1) / safe_len_sq
+    t = torch.where(degenerate, torch.zeros_like(t), t.clamp(0.0, 1.0))
+    q = a + t.unsqueeze(-1) * e
+    diff = p - q
+    return (diff * diff).sum(-1), t
+
+
+def closest_point_on_boundary(
+    p: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Closest point to ``p`` on the boundary of triangle (a, b, c).
+
+    For a point outside the triangle this is the closest point of the triangle itself,
+    ``p*(T)`` of the paper, and the distance is ``d(p, T)``.
+
+    Args:
+        p, a, b, c: (P, 2) points.
+
+    Returns:
+        dist_sq: (P,) squared Euclidean distance to the boundary.
+        bary: (P, 3) barycentrics of the closest point (two non-zero entries on an edge, one-hot
+            at a vertex). Differentiable; the choice of edge is a discrete argmin.
+    """
+    d_ab, t_ab = _segment_distance_sq(p, a, b)
+    d_bc, t_bc = _segment_distance_sq(p, b, c)
+    d_ca, t_ca = _segment_distance_sq(p, c, a)
+    dists = torch.stack([d_ab, d_bc, d_ca], dim=-1)  # (P, 3)
+    edge = dists.argmin(dim=-1)  # (P,)
+    dist_sq = dists.gather(-1, edge.unsqueeze(-1)).squeeze(-1)
+    zero = torch.zeros_like(t_ab)
+    one = torch.ones_like(t_ab)
+    bary_ab = torch.stack([one - t_ab, t_ab, zero], dim=-1)
+    bary_bc = torch.stack([zero, one - t_bc, t_bc], dim=-1)
+    bary_ca = torch.stack([t_ca, zero, one - t_ca], dim=-1)
+    candidates = torch.stack([bary_ab, bary_bc, bary_ca], dim=1)  # (P, 3 edges, 3)
+    bary = candidates.gather(1, edge.view(-1, 1, 1).expand(-1, 1, 3)).squeeze(1)
+    return dist_sq, bary
+
+
+def perspective_correct(bary: torch.Tensor, depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Perspective-corrects screen-space barycentrics.
+
+    With vertex depths z_i > 0, ``b'_i = (b_i / z_i) / sum_j (b_j / z_j)`` and the depth of the
+    point is ``1 / sum_j (b_j / z_j)``.
+
+    Args:
+        bary: (P, 3) screen-space barycentrics.
+        depth: (P, 3) vertex depths (positive).
+
+    Returns:
+        bary_pc: (P, 3) perspective-correct barycentrics.
+        point_depth: (P,) depth of the point.
+    """
+    weights = bary / depth
+    inv_depth = weights.sum(-1)
+    return weights / inv_depth.unsqueeze(-1), 1.0 / inv_depth
+
+
+def clip_barycentrics(bary: torch.Tensor) -> torch.Tensor:
+    """Clamps barycentrics to >= 0 and renormalises them to sum to one (PyTorch3D's clip).
+
+    Args:
+        bary: (P, 3).
+
+    Returns:
+        (P, 3) clipped barycentrics.
+    """
+    clipped = bary.clamp(min=0.0)
+    total = clipped.sum(-1, keepdim=True).clamp(min=1e-5)
+    return clipped / total
