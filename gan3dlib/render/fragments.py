@@ -70,6 +70,13 @@ class RasterSettings:
             ``bary_coords``) to the triangle, as PyTorch3D does with a blur radius.
         cull_backfaces: drop faces that are clockwise in the image (back faces of a mesh whose front
             faces are counter-clockwise seen from outside).
+        depth_slope: λ of the soft extension depth ``z(p*) (1 + λ d / B)``, used by
+            ``prune_occluded``.
+        prune_occluded: torch backend only: before keeping the K nearest, drop candidates that the
+            soft-extension shader can never use (covering faces behind the nearest covering face,
+            band candidates whose extension depth is behind it). The image is unchanged, and K
+            then bounds only the candidates that matter, so the crisp face is never truncated
+            away. False reproduces PyTorch3D's candidate lists exactly.
         max_pairs_per_chunk: memory bound of the face-major torch backend: at most this many
             (face, pixel) pairs are tested at once.
     """
@@ -80,7 +87,9 @@ class RasterSettings:
     perspective_correct: bool = True
     clip_barycentric_coords: bool = True
     cull_backfaces: bool = False
-    max_pairs_per_chunk: int = 1 << 22
+    depth_slope: float = 0.5
+    prune_occluded: bool = True
+    max_pairs_per_chunk: int = 1 << 21
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -95,6 +104,7 @@ class RasterSettings:
         if not math.isfinite(self.blur_px):
             raise ValueError(f"blur_px: expected a finite number >= 0, got {self.blur_px!r}")
         check_positive(self.faces_per_pixel, "faces_per_pixel", integer=True)
+        check_positive(self.depth_slope, "depth_slope", allow_zero=True)
         check_positive(self.max_pairs_per_chunk, "max_pairs_per_chunk", integer=True)
 
     @property

@@ -87,6 +87,24 @@ def rasterize_pytorch3d(
         clip_barycentric_coords=settings.clip_barycentric_coords,
         cull_backfaces=settings.cull_backfaces,
     )
+    if settings.blur_px > 0 and settings.prune_occluded:
+        # Band candidates nearer than the covering face can push it out of the K slots. Put the
+        # nearest covering face back into the last slot of such pixels (its depth is the largest
+        # there, so the slots stay sorted).
+        crisp_face, crisp_z, crisp_bary, crisp_dists = rasterize_meshes(
+            meshes,
+            image_size=settings.image_size,
+            blur_radius=0.0,
+            faces_per_pixel=1,
+            perspective_correct=settings.perspective_correct,
+            clip_barycentric_coords=False,
+            cull_backfaces=settings.cull_backfaces,
+        )
+        lost = (crisp_face[..., 0] >= 0) & ~((pix_to_face >= 0) & (dists < 0)).any(-1)
+        pix_to_face[..., -1][lost] = crisp_face[..., 0][lost]
+        zbuf[..., -1][lost] = crisp_z[..., 0][lost]
+        dists[..., -1][lost] = crisp_dists[..., 0][lost]
+        bary[:, :, :, -1][lost] = crisp_bary[:, :, :, 0][lost]
     dtype = screen_verts.dtype
     return Fragments(pix_to_face, zbuf.to(dtype), bary.to(dtype), dists.to(dtype))
 

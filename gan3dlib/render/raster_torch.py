@@ -81,8 +81,20 @@ def rasterize_face_major(
     dists = torch.full((batch * H * W * K,), -1.0, dtype=dtype, device=device)
     bary = torch.full((batch * H * W * K, 3), -1.0, dtype=dtype, device=device)
     if kept:
-        parts = kept[0] if len(kept) == 1 else tuple(torch.cat(column) for column in zip(*kept))
-        pixel, face, depth, signed_dist, bary_kept = parts
+        parts = kept[0] if len(kept) == 1 else tuple(
+            torch.cat(column) if column[0] is not None else None for column in zip(*kept)
+        )
+        pixel, face, depth, signed_dist, bary_kept, prune_depth = parts
+        if prune_depth is not None:
+            # Drop candidates that can never show: covering faces behind the nearest covering
+            # face, and band candidates whose extension depth is not in front of it.
+            covering = signed_dist < 0
+            nearest = torch.full((batch * H * W,), float("inf"), dtype=dtype, device=device)
+            nearest = nearest.scatter_reduce(0, pixel[covering], prune_depth[covering], reduce="amin")
+            front = nearest.index_select(0, pixel)
+            keep = torch.nonzero(torch.where(covering, prune_depth <= front, prune_depth < front)).squeeze(-1)
+            pixel, face, depth = pixel[keep], face[keep], depth[keep]
+            signed_dist, bary_kept = signed_dist[keep], bary_kept[keep]
         # Sort by (pixel, depth, face) with one int64 key: the bit pattern of a non-negative
         # float32 is monotonic in its value, and pairs arrive face-ascending (stable sort).
         depth_bits = depth.float().view(torch.int32).long()
@@ -94,8 +106,22 @@ def rasterize_face_major(
         group_start[1:] = pixel[1:] != pixel[:-1]
         first_of_group = torch.cummax(torch.where(group_start, position, torch.zeros_like(position)), 0).values
         rank = position - first_of_group
-        top = rank < K
+        top = torch.nonzero(rank < K).squeeze(-1)
         slot = pixel[top] * K + rank[top]
+        if settings.prune_occluded:
+            # A pixel's nearest covering face stays even if K nearer band candidates precede it:
+            # it takes the last slot (it is the deepest kept candidate there, so order holds).
+            covering = torch.nonzero(signed_dist < 0).squeeze(-1)
+            first = torch.ones_like(covering, dtype=torch.bool)
+            first[1:] = pixel[covering[1:]] != pixel[covering[:-1]]
+            nearest_covering = covering[first]
+            lost = nearest_covering[rank[nearest_covering] >= K]
+            if lost.numel():
+                replaced = torch.zeros(batch * H * W * K, dtype=torch.bool, device=device)
+                replaced[pixel[lost] * K + (K - 1)] = True
+                stays = torch.nonzero(~replaced[slot]).squeeze(-1)
+                top = torch.cat([top[stays], lost])
+                slot = torch.cat([slot[stays], pixel[lost] * K + (K - 1)])
         pix_to_face[slot] = face[top]
         zbuf[slot] = depth[top]
         dists[slot] = signed_dist[top] / (scale * scale)
@@ -181,10 +207,28 @@ def _test_pairs(
     w1 = ((px - x2) * (y0 - y2) - (py - y2) * (x0 - x2)) / area
     w2 = ((px - x0) * (y1 - y0) - (py - y0) * (x1 - x0)) / area
     inside = (w0 > 0) & (w1 > 0) & (w2 > 0)
-    dist_sq = torch.minimum(
-        torch.minimum(_segment_dist_sq(px, py, x0, y0, x1, y1), _segment_dist_sq(px, py, x1, y1, x2, y2)),
-        _segment_dist_sq(px, py, x2, y2, x0, y0),
-    )
+    d01, t01 = _segment_dist_sq(px, py, x0, y0, x1, y1)
+    d12, t12 = _segment_dist_sq(px, py, x1, y1, x2, y2)
+    d20, t20 = _segment_dist_sq(px, py, x2, y2, x0, y0)
+    dist_sq = torch.minimum(torch.minimum(d01, d12), d20)
+    prune_depth = None
+    if settings.prune_occluded and settings.blur_px > 0:
+        # Depth that decides whether a candidate can matter: z at p for covering pairs, the
+        # extension depth z(p*) (1 + slope d / B) at the closest point p* for the others.
+        on01 = (d01 <= d12) & (d01 <= d20)
+        on12 = ~on01 & (d12 <= d20)
+        zero = torch.zeros_like(t01)
+        c0 = torch.where(on01, 1 - t01, torch.where(on12, zero, t20))
+        c1 = torch.where(on01, t01, torch.where(on12, 1 - t12, zero))
+        c2 = torch.where(on01, zero, torch.where(on12, t12, 1 - t20))
+        if settings.perspective_correct:
+            z_closest = 1.0 / (c0 / z0 + c1 / z1 + c2 / z2)
+            z_at_p = 1.0 / (w0 / z0 + w1 / z1 + w2 / z2)
+        else:
+            z_closest = c0 * z0 + c1 * z1 + c2 * z2
+            z_at_p = w0 * z0 + w1 * z1 + w2 * z2
+        z_ext = z_closest * (1 + settings.depth_slope * dist_sq.sqrt() / settings.blur_px)
+        prune_depth = torch.where(inside, z_at_p, z_ext)
     if settings.perspective_correct:
         # PyTorch3D's correction with its denominator clamped at eps (matters only far outside).
         w0, w1, w2 = w0 * (z1 * z2), w1 * (z0 * z2), w2 * (z0 * z1)
@@ -205,19 +249,20 @@ def _test_pairs(
     dist_sq = dist_sq.index_select(0, idx)
     signed = torch.where(inside.index_select(0, idx), -dist_sq, dist_sq)
     bary = torch.stack([w0.index_select(0, idx), w1.index_select(0, idx), w2.index_select(0, idx)], dim=-1)
-    return pixel, face, depth.index_select(0, idx), signed, bary
+    prune_depth = prune_depth.index_select(0, idx) if prune_depth is not None else None
+    return pixel, face, depth.index_select(0, idx), signed, bary, prune_depth
 
 
 def _segment_dist_sq(
     px: torch.Tensor, py: torch.Tensor, ax: torch.Tensor, ay: torch.Tensor, bx: torch.Tensor, by: torch.Tensor
-) -> torch.Tensor:
-    """Squared distance from points p to segments [a, b], per component (1D tensors)."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Squared distance from points p to segments [a, b] and the closest point's parameter t."""
     ex, ey = bx - ax, by - ay
     dx, dy = px - ax, py - ay
     len_sq = ex * ex + ey * ey
     t = ((dx * ex + dy * ey) / len_sq.clamp(min=1e-30)).clamp(0.0, 1.0)
     rx, ry = dx - t * ex, dy - t * ey
-    return rx * rx + ry * ry
+    return rx * rx + ry * ry, t
 
 
 class TorchRasterizer(nn.Module):

@@ -290,6 +290,7 @@ class RendererConfig:
             faces_per_pixel=self.faces_per_pixel,
             perspective_correct=self.perspective_correct,
             cull_backfaces=self.cull_backfaces,
+            depth_slope=self.depth_slope,
             max_pairs_per_chunk=self.max_pairs_per_chunk,
         )
 

@@ -1,0 +1,434 @@
+"""Kaolin-compatible rendering API on top of gan3dlib's rasterizers and soft-extension shader.
+
+Every function here has the name, signature, defaults, tensor layouts and return order of its
+``kaolin.render.mesh`` / ``kaolin.render.camera`` / ``kaolin.ops.mesh`` namesake (Kaolin 0.18),
+and follows Kaolin's semantics; Kaolin itself is never imported. :func:`soft_rasterize` is new: a
+drop-in for ``dibr_rasterization``'s ``(features, soft_mask, face_idx)`` that uses the paper's soft
+extension (§5) instead of DIB-R's soft mask.
+
+Conventions side by side (``s = min(H, W)``; pixel (r, c) is row r from the top, column c):
+
+===================== ============================= ============================ ===========================
+                      Kaolin                        PyTorch3D                    gan3dlib
+===================== ============================= ============================ ===========================
+view-space z          z < 0 in front; nearest is    z > 0 in front; nearest is   depth = -z_view > 0;
+                      the *max* z                   the min z                    nearest is the min depth
+image x / y           x right, y up (NDC)           x *left*, y up (NDC)         u right, v *down* (pixels)
+NDC extent            each side spans [-1, 1]       shorter side [-1, 1], longer no NDC: u in [0, W],
+(non-square)          (units differ along x and y)  side [-long/s, long/s]       v in [0, H]
+centre of pixel (r,c) x = (2c+1-W)/W,               x = (W-2c-1)/s,              (u, v) = (c+0.5, r+0.5)
+                      y = (H-2r-1)/H                y = (H-2r-1)/s
+texture layout        (B, C, H', W') channel-first  TexturesUV (N, H', W', C)    (B, C, H', W')
+texture sampling      align_corners=False, uv       align_corners=True,          align_corners=True by
+                      clamped to [0, 1], border     border padding               default, border padding
+uv v direction        up in texture_mapping (but    up (as in OBJ files)         up
+                      import_mesh >= 0.16 flips v)
+face indices          per mesh, -1 = background     packed b*F + f, -1 = none    Fragments: packed;
+                                                                                 face_idx outputs: per mesh
+field of view         radians, covers the height    degrees, covers the shorter  degrees, covers the
+                                                    side                         shorter side
+winding               rasterize draws both; front   cull_backfaces keeps faces   front faces are CCW seen
+                      faces are CCW in the x-right, CCW in its x-left image,     from outside; RasterSettings
+                      y-up image (normal z >= 0)    i.e. Kaolin's front faces    .cull_backfaces keeps them
+===================== ============================= ============================ ===========================
+
+Kaolin per-face inputs (``face_vertices_image`` (B, F, 3, 2), ``face_vertices_z`` (B, F, 3)) become
+our screen vertices ``(u, v, depth)`` with ``u = (x + 1) W / 2``, ``v = (1 - y) H / 2``,
+``depth = -z``, reshaped to (B, F*3, 3) with faces ``arange(F*3).view(F, 3)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from gan3dlib.ops.mesh import face_normals, index_vertices_by_faces
+from gan3dlib.render.camera import (
+    generate_perspective_projection,
+    generate_transformation_matrix,
+    perspective_camera,
+    rotate_translate_points,
+)
+from gan3dlib.render.fragments import RasterSettings
+from gan3dlib.render.kaolin_dibr import dibr_soft_mask
+from gan3dlib.render.raster_pytorch3d import PyTorch3DRasterizer
+from gan3dlib.render.raster_torch import TorchRasterizer
+from gan3dlib.render.renderer import default_backend
+from gan3dlib.render.soft_extension import composite_over, crisp_layer, find_surface_candidates, soft_layer
+from gan3dlib.render.soft_extension import interpolate_face_attributes as _interpolate
+from gan3dlib.utils.checks import check_positive, check_tensor, describe
+
+__all__ = [
+    "rasterize", "soft_rasterize", "dibr_soft_mask", "dibr_rasterization", "texture_mapping", "prepare_vertices",
+    "index_vertices_by_faces", "face_normals", "generate_perspective_projection", "generate_transformation_matrix",
+    "rotate_translate_points", "perspective_camera",
+]
+
+_KAOLIN_BACKENDS = ("cuda", "nvdiffrast", "nvdiffrast_fwd")
+_BACKENDS = ("auto", *_KAOLIN_BACKENDS, "torch", "pytorch3d")
+# rasterize: our rasterizer only proposes candidates (faces covering a pixel or within this band,
+# the nearest few in depth); Kaolin's exact coverage test and depth test then pick among them, so
+# pixel centres lying exactly on an edge are treated as Kaolin treats them.
+_CANDIDATE_BAND_PX = 0.01
+_CANDIDATES_PER_PIXEL = 8
+_TEXTURE_MODES = ("nearest", "bilinear", "bicubic")
+
+FaceFeatures = torch.Tensor | Sequence[torch.Tensor]
+
+
+def _check_size(height: object, width: object) -> tuple[int, int]:
+    for name, value in (("height", height), ("width", width)):
+        check_positive(value, name, integer=True)
+    return int(height), int(width)  # type: ignore[arg-type]
+
+
+def _check_faces_inputs(
+    face_vertices_z: object, face_vertices_image: object, face_features: object, valid_faces: object
+) -> tuple[torch.Tensor, list[int] | None]:
+    """Validates Kaolin per-face inputs; returns the features concatenated and the split sizes (or None)."""
+    dims: dict[str, int] = {}
+    check_tensor(face_vertices_z, "face_vertices_z", ("B", "F", 3), floating=True, finite=True, dims=dims)
+    assert isinstance(face_vertices_z, torch.Tensor)
+    device = face_vertices_z.device
+    check_tensor(face_vertices_image, "face_vertices_image", ("B", "F", 3, 2), floating=True, finite=True,
+                 device=device, dims=dims)
+    if dims["B"] == 0 or dims["F"] == 0:
+        raise ValueError(f"face_vertices_z: expected at least one mesh and one face, got {describe(face_vertices_z)}")
+    sizes = None
+    if isinstance(face_features, (list, tuple)):
+        if not face_features:
+            raise ValueError("face_features: expected a (B, F, 3, D) tensor or a non-empty list of them, got []")
+        for i, feat in enumerate(face_features):
+            check_tensor(feat, f"face_features[{i}]", ("B", "F", 3, None), floating=True, device=device, dims=dims)
+            check_tensor(feat, f"face_features[{i}]", dtypes=(face_features[0].dtype,))
+        sizes = [int(feat.shape[-1]) for feat in face_features]
+        features = torch.cat(list(face_features), dim=-1)
+    else:
+        check_tensor(face_features, "face_features", ("B", "F", 3, None), floating=True, device=device, dims=dims)
+        features = face_features  # type: ignore[assignment]
+    if valid_faces is not None:
+        check_tensor(valid_faces, "valid_faces", ("B", "F"), dtypes=(torch.bool,), device=device, dims=dims)
+    return features, sizes
+
+
+def _split(values: torch.Tensor, sizes: list[int] | None) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    return values if sizes is None else tuple(torch.split(values, sizes, dim=-1))
+
+
+def _rasterizer(backend: object, device: torch.device, settings: RasterSettings):
+    """Kaolin's backend names (and 'auto') map to the default backend of the device."""
+    if not isinstance(backend, str) or backend not in _BACKENDS:
+        raise ValueError(f"backend: expected one of {list(_BACKENDS)}, got {describe(backend)}")
+    name = default_backend(device) if backend in ("auto", *_KAOLIN_BACKENDS) else backend
+    return TorchRasterizer(settings) if name == "torch" else PyTorch3DRasterizer(settings)
+
+
+def _to_screen(image: torch.Tensor, depth: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, F, 3, 2) NDC and (B, F, 3) depth -> screen vertices (B, F*3, 3) and faces (F, 3)."""
+    batch, num_faces = depth.shape[:2]
+    u = (image[..., 0] + 1.0) * (width / 2)
+    v = (1.0 - image[..., 1]) * (height / 2)
+    screen = torch.stack([u, v, depth.to(image.dtype)], dim=-1).reshape(batch, num_faces * 3, 3)
+    faces = torch.arange(num_faces * 3, device=image.device).view(num_faces, 3)
+    return screen, faces
+
+
+def _kaolin_weights(corners: torch.Tensor, x0: torch.Tensor, y0: torch.Tensor, eps: float) -> torch.Tensor:
+    """Kaolin's screen-space barycentrics of (x0, y0) in (P, 3, 2) triangles, normalised by sum + copysign(eps)."""
+    ax, ay = corners[:, 0, 0] - x0, corners[:, 0, 1] - y0
+    bx, by = corners[:, 1, 0] - x0, corners[:, 1, 1] - y0
+    cx, cy = corners[:, 2, 0] - x0, corners[:, 2, 1] - y0
+    w = torch.stack([bx * cy - by * cx, cx * ay - cy * ax, ax * by - ay * bx], dim=-1)
+    norm = w[:, 0] + w[:, 1] + w[:, 2]
+    norm = norm + torch.copysign(torch.full_like(norm, eps), norm.detach())
+    return w / norm.unsqueeze(-1)
+
+
+def rasterize(
+    height: int,
+    width: int,
+    face_vertices_z: torch.Tensor,
+    face_vertices_image: torch.Tensor,
+    face_features: FaceFeatures,
+    valid_faces: torch.Tensor | None = None,
+    multiplier: float | None = None,
+    eps: float | None = None,
+    backend: str = "cuda",
+) -> tuple[torch.Tensor | tuple[torch.Tensor, ...], torch.Tensor]:
+    """Kaolin's ``rasterize``: crisp, screen-space interpolation of per-face-corner features.
+
+    Semantics of Kaolin's CUDA kernel: a pixel centre is covered by a face when it lies in the
+    face's half-open bounding box and all three barycentrics (linear in screen space, no
+    perspective correction, normalised by ``sum + copysign(eps, sum)``) are ``>= 0``, for *both*
+    windings; the covering face with the largest interpolated z wins (the lowest index on ties).
+    Background pixels get features 0 and index -1.
+
+    Args:
+        height: image height H in pixels.
+        width: image width W in pixels.
+        face_vertices_z: (B, F, 3) camera-space z of the face corners (negative in front). Used
+            for the depth test only: it gets no gradient (as in Kaolin).
+        face_vertices_image: (B, F, 3, 2) Kaolin NDC (x right, y up, each side in [-1, 1]).
+        face_features: (B, F, 3, D) per-corner features, or a list/tuple of (B, F, 3, D_i).
+        valid_faces: (B, F) bool; faces that are False are not drawn. None draws every face.
+        multiplier: Kaolin scales coordinates by it (default 1000) before the kernel; it matters
+            only through ``eps``, which acts on the scaled coordinates: the effective epsilon is
+            ``eps / multiplier²`` in NDC². Used the same way for every ``backend``.
+        eps: barycentric normalisation epsilon (default 1e-8), see ``multiplier``.
+        backend: Kaolin's ``'cuda'``, ``'nvdiffrast'``, ``'nvdiffrast_fwd'`` (and ``'auto'``) all
+            use the default rasterizer of the device (:func:`gan3dlib.render.renderer.default_backend`);
+            ``'torch'`` or ``'pytorch3d'`` pick one. The rasterizer only proposes candidate faces;
+            the result does not depend on it.
+
+    Returns:
+        features: (B, H, W, D), or a tuple of (B, H, W, D_i) if ``face_features`` is a sequence.
+            Differentiable w.r.t. ``face_vertices_image`` and ``face_features``.
+        face_idx: (B, H, W) int64 per-mesh face index, -1 on the background.
+
+    Raises:
+        ValueError: naming the argument on a wrong shape, dtype, device or value, or an unknown
+            ``backend``.
+    """
+    height, width = _check_size(height, width)
+    features, sizes = _check_faces_inputs(face_vertices_z, face_vertices_image, face_features, valid_faces)
+    multiplier = 1000.0 if multiplier is None else multiplier
+    eps = 1e-8 if eps is None else eps
+    check_positive(multiplier, "multiplier")
+    check_positive(eps, "eps", allow_zero=True)
+    multiplier, eps = float(multiplier), float(eps)
+    batch, num_faces = face_vertices_z.shape[:2]
+    device, dtype = face_vertices_image.device, face_vertices_image.dtype
+    settings = RasterSettings(image_size=(height, width), blur_px=_CANDIDATE_BAND_PX,
+                              faces_per_pixel=_CANDIDATES_PER_PIXEL, perspective_correct=False,
+                              clip_barycentric_coords=True)
+    rasterizer = _rasterizer(backend, device, settings)
+    num_pixels = batch * height * width
+    with torch.no_grad():
+        # Positive depths with the same order as -z; invalid faces get a negative depth (dropped).
+        depth = -face_vertices_z.detach().to(dtype)
+        valid = torch.ones_like(depth[..., 0], dtype=torch.bool) if valid_faces is None else valid_faces
+        nearest = depth[valid].min() if bool(valid.any()) else depth.new_zeros(())
+        depth = torch.where(valid.unsqueeze(-1), depth - nearest + 1.0, torch.full_like(depth, -1.0))
+        screen, faces = _to_screen(face_vertices_image.detach(), depth, height, width)
+        pix_to_face = rasterizer(screen, faces).pix_to_face
+        k = pix_to_face.shape[-1]
+        slot = torch.nonzero(pix_to_face.reshape(-1) >= 0).squeeze(-1)
+        packed = pix_to_face.reshape(-1)[slot]
+        pixel = torch.div(slot, k, rounding_mode="floor")
+        col = pixel % width
+        row = torch.div(pixel, width, rounding_mode="floor") % height
+        x0 = (multiplier / width) * (2 * col + 1 - width).to(dtype)
+        y0 = (multiplier / height) * (height - 2 * row - 1).to(dtype)
+        corners = face_vertices_image.detach().reshape(-1, 3, 2)[packed] * multiplier
+        lo, hi = corners.min(dim=1).values, corners.max(dim=1).values
+        in_box = (x0 >= lo[:, 0]) & (x0 < hi[:, 0]) & (y0 >= lo[:, 1]) & (y0 < hi[:, 1])
+        w = _kaolin_weights(corners, x0, y0, eps)
+        covered = in_box & (w >= 0).all(dim=-1)
+        z = face_vertices_z.detach().reshape(-1, 3)[packed].to(dtype)
+        z0 = w[:, 0] * z[:, 0] + w[:, 1] * z[:, 1] + w[:, 2] * z[:, 2]
+        best_z = torch.full((num_pixels,), float("-inf"), dtype=dtype, device=device)
+        best_z = best_z.scatter_reduce(0, pixel[covered], z0[covered], reduce="amax")
+        best = covered & (z0 == best_z[pixel])
+        best_face = torch.full((num_pixels,), batch * num_faces, dtype=torch.long, device=device)
+        best_face = best_face.scatter_reduce(0, pixel[best], packed[best], reduce="amin")
+        chosen = torch.nonzero(best & (packed == best_face[pixel])).squeeze(-1)
+        pixel, packed, x0, y0 = pixel[chosen], packed[chosen], x0[chosen], y0[chosen]
+
+    corners = face_vertices_image.reshape(-1, 3, 2)[packed] * multiplier  # with gradient
+    weights = _kaolin_weights(corners, x0, y0, eps)
+    values = torch.einsum("pk,pkd->pd", weights.to(features.dtype), features.reshape(-1, 3, features.shape[-1])[packed])
+    out = features.new_zeros(num_pixels, features.shape[-1]).index_put((pixel,), values)
+    face_idx = torch.full((num_pixels,), -1, dtype=torch.long, device=device)
+    face_idx[pixel] = packed % num_faces
+    return _split(out.view(batch, height, width, -1), sizes), face_idx.view(batch, height, width)
+
+
+def dibr_rasterization(
+    height: int,
+    width: int,
+    face_vertices_z: torch.Tensor,
+    face_vertices_image: torch.Tensor,
+    face_features: FaceFeatures,
+    face_normals_z: torch.Tensor,
+    sigmainv: float = 7000,
+    boxlen: float = 0.02,
+    knum: int = 30,
+    multiplier: float | None = None,
+    eps: float | None = None,
+    rast_backend: str = "cuda",
+) -> tuple[torch.Tensor | tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]:
+    """Kaolin's ``dibr_rasterization``: :func:`rasterize` of the faces with ``face_normals_z >= 0``
+    followed by :func:`dibr_soft_mask`.
+
+    Args:
+        height, width, face_vertices_z, face_vertices_image, face_features, multiplier, eps: as in
+            :func:`rasterize` (``rast_backend`` is its ``backend``).
+        face_normals_z: (B, F) z of the face normals; only faces with ``face_normals_z >= 0`` are drawn.
+        sigmainv, boxlen, knum: as in :func:`dibr_soft_mask` (``multiplier`` defaults to 1000 there).
+        rast_backend: as ``backend`` of :func:`rasterize`.
+
+    Returns:
+        features (B, H, W, D) (or a tuple), soft_mask (B, H, W), face_idx (B, H, W) int64.
+    """
+    check_tensor(face_normals_z, "face_normals_z", (None, None), floating=True)
+    features, face_idx = rasterize(height, width, face_vertices_z, face_vertices_image, face_features,
+                                   face_normals_z >= 0, multiplier, eps, rast_backend)
+    soft_mask = dibr_soft_mask(face_vertices_image, face_idx, sigmainv, boxlen, knum,
+                               1000.0 if multiplier is None else multiplier)
+    return features, soft_mask, face_idx
+
+
+def soft_rasterize(
+    height: int,
+    width: int,
+    face_vertices_z: torch.Tensor,
+    face_vertices_image: torch.Tensor,
+    face_features: FaceFeatures,
+    valid_faces: torch.Tensor | None = None,
+    blur_px: float = 1.0,
+    depth_slope: float = 0.5,
+    knum: int = 30,
+    backend: str = "auto",
+) -> tuple[torch.Tensor | tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]:
+    """Drop-in for ``dibr_rasterization``'s outputs, rendered with the paper's soft extension (§5).
+
+    The crisp layer is the nearest face strictly covering each pixel centre (screen-space
+    barycentrics, as :func:`rasterize`); the soft layer extends every face by ``blur_px`` pixels
+    with alpha ``1 - d / blur_px`` (see :mod:`gan3dlib.render.soft_extension`). Features are the
+    soft layer over the crisp layer over a zero background, so silhouettes get gradients where
+    Kaolin's :func:`rasterize` has none.
+
+    Args:
+        height: image height H in pixels.
+        width: image width W in pixels.
+        face_vertices_z: (B, F, 3) camera-space z (negative in front). Only faces with every corner
+            at ``z <= -1e-8`` are drawn (unlike :func:`rasterize`): the extension depth rule needs
+            real, positive depths ``-z``.
+        face_vertices_image: (B, F, 3, 2) Kaolin NDC.
+        face_features: (B, F, 3, D) per-corner features, or a list/tuple of them.
+        valid_faces: (B, F) bool; faces that are False are not drawn.
+        blur_px: width of the soft band in pixels (> 0).
+        depth_slope: λ of the extension depth ``z_s = z(p*) (1 + λ d / blur_px)``.
+        knum: faces kept per pixel (the nearest in depth among covering and nearby faces).
+        backend: as in :func:`rasterize`.
+
+    Returns:
+        features: (B, H, W, D) (or a tuple of (B, H, W, D_i)), differentiable w.r.t.
+            ``face_vertices_image`` and ``face_features``.
+        soft_mask: (B, H, W) total alpha ``α_s + (1 - α_s) α_c`` in [0, 1].
+        face_idx: (B, H, W) int64 per-mesh index of the crisp face, -1 where nothing covers.
+
+    Raises:
+        ValueError: naming the argument on a wrong shape, dtype, device or value.
+    """
+    height, width = _check_size(height, width)
+    features, sizes = _check_faces_inputs(face_vertices_z, face_vertices_image, face_features, valid_faces)
+    check_positive(blur_px, "blur_px")
+    check_positive(depth_slope, "depth_slope", allow_zero=True)
+    check_positive(knum, "knum", integer=True)
+    settings = RasterSettings(image_size=(height, width), blur_px=float(blur_px), faces_per_pixel=knum,
+                              perspective_correct=False, clip_barycentric_coords=True)
+    rasterizer = _rasterizer(backend, face_vertices_image.device, settings)
+    depth = -face_vertices_z.to(face_vertices_image.dtype)
+    if valid_faces is not None:
+        depth = torch.where(valid_faces.unsqueeze(-1), depth, torch.full_like(depth, -1.0))
+    screen, faces = _to_screen(face_vertices_image, depth, height, width)
+    fragments = rasterizer(screen.detach(), faces)
+    cand = find_surface_candidates(fragments, screen, faces, blur_px=float(blur_px), depth_slope=float(depth_slope),
+                                   soft=True, perspective_correct_bary=False)
+    needed = torch.nonzero(cand.crisp | cand.counted).squeeze(-1)
+    values = _interpolate(cand, features, needed)
+    out = composite_over(cand, crisp_layer(cand, values, needed), soft_layer(cand, values, needed), None)
+    alpha_c, alpha_s = cand.crisp_alpha, cand.soft_alpha
+    face_idx = torch.full((cand.num_pixels,), -1, dtype=torch.long, device=alpha_c.device)
+    face_idx[cand.pixel[cand.crisp]] = cand.face[cand.crisp]
+    batch = face_vertices_z.shape[0]
+    soft_mask = (alpha_s + (1.0 - alpha_s) * alpha_c).view(batch, height, width)
+    return _split(out.view(batch, height, width, -1), sizes), soft_mask, face_idx.view(batch, height, width)
+
+
+def texture_mapping(texture_coordinates: torch.Tensor, texture_maps: torch.Tensor, mode: str = "nearest") -> torch.Tensor:
+    """Kaolin's ``texture_mapping``: samples channel-first textures at uv coordinates.
+
+    uv are clamped to [0, 1] (u right, v up), mapped to the grid ``(2u - 1, -(2v - 1))`` and sampled
+    with ``F.grid_sample(mode=mode, align_corners=False, padding_mode='border')``.
+
+    Args:
+        texture_coordinates: (B, h, w, 2) dense or (B, N, 2) sparse uv.
+        texture_maps: (B, C, H', W') textures, row 0 at the top (v = 1).
+        mode: ``'nearest'``, ``'bilinear'`` or ``'bicubic'``.
+
+    Returns:
+        (B, h, w, C) or (B, N, C) sampled values in the dtype of ``texture_maps``.
+
+    Raises:
+        ValueError: naming the argument on a wrong shape, dtype, device or mode.
+    """
+    dims: dict[str, int] = {}
+    coords = texture_coordinates
+    rank = coords.ndim if isinstance(coords, torch.Tensor) else 0
+    check_tensor(coords, "texture_coordinates", ("B", None, None, 2) if rank == 4 else ("B", None, 2),
+                 floating=True, dims=dims)
+    check_tensor(texture_maps, "texture_maps", ("B", None, None, None), floating=True, device=coords.device, dims=dims)
+    if mode not in _TEXTURE_MODES:
+        raise ValueError(f"mode: expected one of {list(_TEXTURE_MODES)}, got {describe(mode)}")
+    batch, channels = texture_maps.shape[:2]
+    uv = coords.clamp(0.0, 1.0).reshape(batch, -1, 1, 2).to(texture_maps.dtype)
+    grid = torch.stack([uv[..., 0] * 2 - 1, 1 - uv[..., 1] * 2], dim=-1)
+    sampled = F.grid_sample(texture_maps, grid, mode=mode, padding_mode="border", align_corners=False)
+    return sampled.permute(0, 2, 3, 1).reshape(batch, *coords.shape[1:-1], channels)
+
+
+def prepare_vertices(
+    vertices: torch.Tensor,
+    faces: torch.Tensor,
+    camera_proj: torch.Tensor,
+    camera_rot: torch.Tensor | None = None,
+    camera_trans: torch.Tensor | None = None,
+    camera_transform: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Kaolin's ``prepare_vertices``: moves vertices to the camera, projects them and indexes them by faces.
+
+    With ``camera_transform`` M, ``v_cam = [v, 1] @ M``; otherwise ``v_cam = (v - trans) @ rot^T``.
+    The image coordinates are ``(x p0, y p1) / (-z)`` (:func:`perspective_camera`).
+
+    Args:
+        vertices: (B, V, 3) vertices.
+        faces: (F, S) int64/int32 faces shared by the batch.
+        camera_proj: (3, 1) projection vector ``[p0, p1, -1]`` (see
+            :func:`generate_perspective_projection`).
+        camera_rot: (B, 3, 3) rotations; required with ``camera_trans`` unless ``camera_transform``.
+        camera_trans: (B, 3) or (B, 3, 1) camera positions.
+        camera_transform: (B, 4, 3) world-to-camera matrices, replacing ``camera_rot`` and
+            ``camera_trans`` (see :func:`generate_transformation_matrix`).
+
+    Returns:
+        face_vertices_camera: (B, F, S, 3).
+        face_vertices_image: (B, F, S, 2) Kaolin NDC.
+        face_normals: (B, F, 3) unit normals of the camera-space faces (zero for degenerate faces).
+
+    Raises:
+        ValueError: naming the argument on a wrong shape, dtype or a bad combination of cameras.
+    """
+    dims: dict[str, int] = {}
+    check_tensor(vertices, "vertices", ("B", None, 3), floating=True, dims=dims)
+    if camera_transform is None:
+        if camera_rot is None or camera_trans is None:
+            raise ValueError(f"camera_rot, camera_trans: expected both when camera_transform is None, got "
+                             f"camera_rot={describe(camera_rot)}, camera_trans={describe(camera_trans)}")
+        vertices_camera = rotate_translate_points(vertices, camera_rot, camera_trans)
+    else:
+        if camera_rot is not None or camera_trans is not None:
+            raise ValueError("camera_transform: expected camera_rot and camera_trans to be None when it is given, "
+                             f"got camera_rot={describe(camera_rot)}, camera_trans={describe(camera_trans)}")
+        check_tensor(camera_transform, "camera_transform", ("B", 4, 3), dtypes=(vertices.dtype,),
+                     device=vertices.device, dims=dims)
+        vertices_camera = F.pad(vertices, (0, 1), value=1.0) @ camera_transform
+    if isinstance(camera_proj, torch.Tensor):
+        camera_proj = camera_proj.to(device=vertices.device, dtype=vertices.dtype)
+    vertices_image = perspective_camera(vertices_camera, camera_proj)
+    face_vertices_camera = index_vertices_by_faces(vertices_camera, faces)
+    face_vertices_image = index_vertices_by_faces(vertices_image, faces)
+    return face_vertices_camera, face_vertices_image, face_normals(face_vertices_camera, unit=True)
