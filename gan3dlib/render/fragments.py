@@ -19,7 +19,12 @@ import torch
 
 from gan3dlib.utils.checks import check_faces, check_positive, check_tensor
 
-__all__ = ["Fragments", "RasterSettings", "check_screen_inputs", "ndc_to_pixel_scale"]
+__all__ = ["Fragments", "RasterSettings", "check_screen_inputs", "ndc_to_pixel_scale", "COVERING_DISTS"]
+
+# A candidate covers its pixel when its signed squared NDC distance is <= this: triangles are
+# closed (a pixel centre exactly on a shared edge is covered, no cracks), with room for float32
+# rounding of PyTorch3D's distances at such points (1e-6 NDC, far below a pixel).
+COVERING_DISTS = 1e-12
 
 
 class Fragments(NamedTuple):

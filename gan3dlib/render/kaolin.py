@@ -117,7 +117,7 @@ def _split(values: torch.Tensor, sizes: list[int] | None) -> torch.Tensor | tupl
     return values if sizes is None else tuple(torch.split(values, sizes, dim=-1))
 
 
-def _rasterizer(backend: object, device: torch.device, settings: RasterSettings):
+def _rasterizer(backend: object, device: torch.device, settings: RasterSettings) -> torch.nn.Module:
     """Kaolin's backend names (and 'auto') map to the default backend of the device."""
     if not isinstance(backend, str) or backend not in _BACKENDS:
         raise ValueError(f"backend: expected one of {list(_BACKENDS)}, got {describe(backend)}")

@@ -14,7 +14,7 @@ import functools
 import torch
 from torch import nn
 
-from gan3dlib.render.fragments import Fragments, RasterSettings, check_screen_inputs
+from gan3dlib.render.fragments import COVERING_DISTS, Fragments, RasterSettings, check_screen_inputs
 
 __all__ = ["pytorch3d_available", "rasterize_pytorch3d", "PyTorch3DRasterizer", "screen_to_ndc"]
 
@@ -81,26 +81,30 @@ def rasterize_pytorch3d(
     pix_to_face, zbuf, bary, dists = rasterize_meshes(
         meshes,
         image_size=settings.image_size,
-        blur_radius=settings.blur_radius_ndc,
+        # PyTorch3D's inside test is strict: a pixel centre exactly on a shared edge is covered by
+        # no face (a crack). A tiny band keeps such candidates, which count as covering
+        # (dists <= COVERING_DISTS), like the torch backend's closed triangles.
+        blur_radius=max(settings.blur_radius_ndc, 2 * COVERING_DISTS),
         faces_per_pixel=settings.faces_per_pixel,
         perspective_correct=settings.perspective_correct,
         clip_barycentric_coords=settings.clip_barycentric_coords,
         cull_backfaces=settings.cull_backfaces,
     )
-    if settings.blur_px > 0 and settings.prune_occluded:
+    if settings.prune_occluded:
         # Band candidates nearer than the covering face can push it out of the K slots. Put the
         # nearest covering face back into the last slot of such pixels (its depth is the largest
         # there, so the slots stay sorted).
         crisp_face, crisp_z, crisp_bary, crisp_dists = rasterize_meshes(
             meshes,
             image_size=settings.image_size,
-            blur_radius=0.0,
+            blur_radius=2 * COVERING_DISTS,
             faces_per_pixel=1,
             perspective_correct=settings.perspective_correct,
             clip_barycentric_coords=False,
             cull_backfaces=settings.cull_backfaces,
         )
-        lost = (crisp_face[..., 0] >= 0) & ~((pix_to_face >= 0) & (dists < 0)).any(-1)
+        found = (crisp_face[..., 0] >= 0) & (crisp_dists[..., 0] <= COVERING_DISTS)
+        lost = found & ~((pix_to_face >= 0) & (dists <= COVERING_DISTS)).any(-1)
         pix_to_face[..., -1][lost] = crisp_face[..., 0][lost]
         zbuf[..., -1][lost] = crisp_z[..., 0][lost]
         dists[..., -1][lost] = crisp_dists[..., 0][lost]

@@ -88,7 +88,7 @@ def rasterize_face_major(
         if prune_depth is not None:
             # Drop candidates that can never show: covering faces behind the nearest covering
             # face, and band candidates whose extension depth is not in front of it.
-            covering = signed_dist < 0
+            covering = signed_dist <= 0
             nearest = torch.full((batch * H * W,), float("inf"), dtype=dtype, device=device)
             nearest = nearest.scatter_reduce(0, pixel[covering], prune_depth[covering], reduce="amin")
             front = nearest.index_select(0, pixel)
@@ -111,7 +111,7 @@ def rasterize_face_major(
         if settings.prune_occluded:
             # A pixel's nearest covering face stays even if K nearer band candidates precede it:
             # it takes the last slot (it is the deepest kept candidate there, so order holds).
-            covering = torch.nonzero(signed_dist < 0).squeeze(-1)
+            covering = torch.nonzero(signed_dist <= 0).squeeze(-1)
             first = torch.ones_like(covering, dtype=torch.bool)
             first[1:] = pixel[covering[1:]] != pixel[covering[:-1]]
             nearest_covering = covering[first]
@@ -206,7 +206,7 @@ def _test_pairs(
     w0 = ((px - x1) * (y2 - y1) - (py - y1) * (x2 - x1)) / area
     w1 = ((px - x2) * (y0 - y2) - (py - y2) * (x0 - x2)) / area
     w2 = ((px - x0) * (y1 - y0) - (py - y0) * (x1 - x0)) / area
-    inside = (w0 > 0) & (w1 > 0) & (w2 > 0)
+    inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0)  # closed triangles: no cracks on shared edges
     d01, t01 = _segment_dist_sq(px, py, x0, y0, x1, y1)
     d12, t12 = _segment_dist_sq(px, py, x1, y1, x2, y2)
     d20, t20 = _segment_dist_sq(px, py, x2, y2, x0, y0)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gan3dlib.render.fragments import Fragments
+from gan3dlib.render.fragments import COVERING_DISTS, Fragments
 from gan3dlib.render.texture import sample_texture
 from gan3dlib.render.triangle_geometry import (
     closest_point_on_boundary,
@@ -139,7 +139,7 @@ def find_surface_candidates(
     pixel = torch.div(slot, k, rounding_mode="floor")
     image = torch.div(packed, num_faces, rounding_mode="floor")
     face = packed - image * num_faces
-    inside = fragments.dists.reshape(-1)[slot] < 0
+    inside = fragments.dists.reshape(-1)[slot] <= COVERING_DISTS
 
     row = torch.div(pixel, width, rounding_mode="floor") % height
     col = pixel % width
@@ -161,7 +161,7 @@ def find_surface_candidates(
         depth = (bary * vertex_depth).sum(-1)
 
     # Crisp face: the first covering slot of each pixel (slots are sorted by depth).
-    covering = (pix_to_face >= 0) & (fragments.dists < 0)  # (B, H, W, K)
+    covering = (pix_to_face >= 0) & (fragments.dists <= COVERING_DISTS)  # (B, H, W, K)
     covering = covering.reshape(num_pixels, k)
     has_crisp = covering.any(dim=-1)
     first = covering.to(torch.int8).argmax(dim=-1)

@@ -27,7 +27,7 @@ def point_triangle(px, py, tri):
     area = _edge(ax, ay, bx, by, cx, cy)
     if area != 0:
         w = (_edge(px, py, bx, by, cx, cy) / area, _edge(px, py, cx, cy, ax, ay) / area, _edge(px, py, ax, ay, bx, by) / area)
-        if all(x > 0 for x in w):
+        if all(x >= 0 for x in w):
             return True, 0.0, w
     best = None
     for i, j in ((0, 1), (1, 2), (2, 0)):
@@ -118,7 +118,7 @@ def candidates_naive(screen_verts, faces, height, width, blur_px):
                 if area == 0:
                     continue
                 w = [_edge(px, py, bx, by, cx, cy) / area, _edge(px, py, cx, cy, ax, ay) / area, _edge(px, py, ax, ay, bx, by) / area]
-                inside = all(x > 0 for x in w)
+                inside = all(x >= 0 for x in w)
                 d2 = min(_segment(px, py, tri[i][0], tri[i][1], tri[j][0], tri[j][1])[0] for i, j in ((0, 1), (1, 2), (2, 0)))
                 if not inside and d2 >= blur_px**2:
                     continue

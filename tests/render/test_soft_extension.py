@@ -196,7 +196,10 @@ def test_small_k_keeps_the_crisp_face_and_pruning_keeps_the_image(backend):
     kwargs = {"texture": texture, "face_uvs": grid.face_uvs.double()}
     crisp = build((24, 24), mode="crisp", k=1, backend=backend)(screen, grid.faces, **kwargs)
     small_k = build((24, 24), blur=1.0, k=3, backend=backend)(screen, grid.faces, **kwargs)
-    assert torch.equal(small_k.face_idx, crisp.face_idx)
+    # Same covering surface everywhere (a pixel centre on a shared edge may pick either face).
+    assert torch.equal(small_k.face_idx >= 0, crisp.face_idx >= 0)
+    assert float((small_k.face_idx != crisp.face_idx).float().mean()) < 0.01
+    torch.testing.assert_close(small_k.depth, crisp.depth, atol=1e-9, rtol=0)
     if backend == "torch":
         unpruned = RendererConfig(image_size=(24, 24), blur_px=1.0, faces_per_pixel=64).raster_settings()
         from dataclasses import replace
