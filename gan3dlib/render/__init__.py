@@ -17,6 +17,7 @@ from gan3dlib.render.renderer import (
     SoftExtensionRenderer,
     SoftExtensionShader,
     default_backend,
+    render,
 )
 from gan3dlib.render.texture import sample_texture
 
@@ -37,5 +38,6 @@ __all__ = [
     "SoftExtensionRenderer",
     "SoftExtensionShader",
     "default_backend",
+    "render",
     "sample_texture",
 ]

@@ -16,15 +16,28 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+from torch import nn
 
 from gan3dlib.utils.checks import check_faces, check_positive, check_tensor
 
-__all__ = ["Fragments", "RasterSettings", "check_screen_inputs", "ndc_to_pixel_scale", "COVERING_DISTS"]
+__all__ = [
+    "Fragments",
+    "RasterSettings",
+    "check_screen_inputs",
+    "ndc_to_pixel_scale",
+    "COVERING_DISTS",
+    "DEFAULT_PYTORCH3D_K",
+    "Rasterizer",
+]
 
 # A candidate covers its pixel when its signed squared NDC distance is <= this: triangles are
 # closed (a pixel centre exactly on a shared edge is covered, no cracks), with room for float32
 # rounding of PyTorch3D's distances at such points (1e-6 NDC, far below a pixel).
 COVERING_DISTS = 1e-12
+
+# K of the pytorch3d backend when ``faces_per_pixel`` is None. A 128x128 shape-image mesh seen at
+# 128x128 pixels has up to ~22 relevant candidates per pixel at grazing silhouettes (B = 1 px).
+DEFAULT_PYTORCH3D_K = 32
 
 
 class Fragments(NamedTuple):
@@ -68,7 +81,10 @@ class RasterSettings:
         image_size: (H, W) of the rendered image in pixels.
         blur_px: width B of the soft extension band in pixels. Faces within ``blur_px`` of a pixel
             centre are candidates of that pixel. 0 finds covering faces only (crisp rendering).
-        faces_per_pixel: K, the number of candidates kept per pixel (the nearest in depth).
+        faces_per_pixel: K, the number of candidates kept per pixel (the nearest in depth). None:
+            the torch backend keeps every candidate (K = the largest count of any pixel, after
+            ``prune_occluded``), so nothing is truncated; the pytorch3d backend, which must fix K
+            before it rasterizes, uses ``DEFAULT_PYTORCH3D_K``.
         perspective_correct: perspective-correct barycentrics (True for a perspective camera with
             real depths; Kaolin's rasterizer uses screen-space barycentrics, i.e. False).
         clip_barycentric_coords: clip the barycentrics used for the depth sort key (and returned in
@@ -88,7 +104,7 @@ class RasterSettings:
 
     image_size: tuple[int, int] = (128, 128)
     blur_px: float = 1.0
-    faces_per_pixel: int = 8
+    faces_per_pixel: int | None = None
     perspective_correct: bool = True
     clip_barycentric_coords: bool = True
     cull_backfaces: bool = False
@@ -108,7 +124,8 @@ class RasterSettings:
         check_positive(self.blur_px, "blur_px", allow_zero=True)
         if not math.isfinite(self.blur_px):
             raise ValueError(f"blur_px: expected a finite number >= 0, got {self.blur_px!r}")
-        check_positive(self.faces_per_pixel, "faces_per_pixel", integer=True)
+        if self.faces_per_pixel is not None:
+            check_positive(self.faces_per_pixel, "faces_per_pixel", integer=True)
         check_positive(self.depth_slope, "depth_slope", allow_zero=True)
         check_positive(self.max_pairs_per_chunk, "max_pairs_per_chunk", integer=True)
 
@@ -141,11 +158,40 @@ def check_screen_inputs(screen_verts: object, faces: object) -> tuple[torch.Tens
     assert isinstance(screen_verts, torch.Tensor)
     if screen_verts.shape[0] == 0 or screen_verts.shape[1] == 0:
         raise ValueError(f"screen_verts: expected a non-empty (B, V, 3) tensor, got shape {tuple(screen_verts.shape)}")
-    check_faces(faces, screen_verts.shape[1], "faces")
-    assert isinstance(faces, torch.Tensor)
-    if faces.device != screen_verts.device:
+    if isinstance(faces, torch.Tensor) and faces.device != screen_verts.device:
         raise ValueError(
             f"faces: expected a tensor on {screen_verts.device} (the device of screen_verts), "
             f"got one on {faces.device}"
         )
+    check_faces(faces, screen_verts.shape[1], "faces")
+    assert isinstance(faces, torch.Tensor)
     return screen_verts, faces.long()
+
+
+class Rasterizer(nn.Module):
+    """Base of the rasterizer backends: settings plus a candidate-search function.
+
+    Subclasses set ``search``, a function ``(screen_verts (B, V, 3), faces (F, 3), settings) ->
+    Fragments``; any module with the same ``forward`` can stand in.
+
+    Args:
+        settings: :class:`RasterSettings` (defaults if None).
+    """
+
+    search = None
+
+    def __init__(self, settings: RasterSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or RasterSettings()
+
+    def forward(self, screen_verts: torch.Tensor, faces: torch.Tensor) -> Fragments:
+        """Finds the candidates of every pixel.
+
+        Args:
+            screen_verts: (B, V, 3) screen-space vertices (u, v, depth) in pixels.
+            faces: (F, 3) int64 faces shared by the batch.
+
+        Returns:
+            :class:`Fragments` (B, H, W, K).
+        """
+        return type(self).search(screen_verts, faces, self.settings)

@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 
 from gan3dlib.ops.mesh import face_normals, index_vertices_by_faces
-from gan3dlib.render.camera import (
+from gan3dlib.render.kaolin_camera import (
     generate_perspective_projection,
     generate_transformation_matrix,
     perspective_camera,
@@ -263,10 +263,17 @@ def dibr_rasterization(
     followed by :func:`dibr_soft_mask`.
 
     Args:
-        height, width, face_vertices_z, face_vertices_image, face_features, multiplier, eps: as in
-            :func:`rasterize` (``rast_backend`` is its ``backend``).
+        height: image height H, as in :func:`rasterize`.
+        width: image width W.
+        face_vertices_z: (B, F, 3) camera-space z, negative in front.
+        face_vertices_image: (B, F, 3, 2) NDC x right, y up.
+        face_features: (B, F, 3, D) or a sequence of them.
         face_normals_z: (B, F) z of the face normals; only faces with ``face_normals_z >= 0`` are drawn.
-        sigmainv, boxlen, knum: as in :func:`dibr_soft_mask` (``multiplier`` defaults to 1000 there).
+        sigmainv: sharpness of :func:`dibr_soft_mask`.
+        boxlen: box growth of :func:`dibr_soft_mask` (NDC).
+        knum: faces per pixel of :func:`dibr_soft_mask`.
+        multiplier: as in :func:`rasterize` (:func:`dibr_soft_mask` gets 1000 when None).
+        eps: as in :func:`rasterize`.
         rast_backend: as ``backend`` of :func:`rasterize`.
 
     Returns:

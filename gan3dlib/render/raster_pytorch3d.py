@@ -12,9 +12,15 @@ from __future__ import annotations
 import functools
 
 import torch
-from torch import nn
 
-from gan3dlib.render.fragments import COVERING_DISTS, Fragments, RasterSettings, check_screen_inputs
+from gan3dlib.render.fragments import (
+    COVERING_DISTS,
+    DEFAULT_PYTORCH3D_K,
+    Fragments,
+    RasterSettings,
+    Rasterizer,
+    check_screen_inputs,
+)
 
 __all__ = ["pytorch3d_available", "rasterize_pytorch3d", "PyTorch3DRasterizer", "screen_to_ndc"]
 
@@ -85,7 +91,7 @@ def rasterize_pytorch3d(
         # no face (a crack). A tiny band keeps such candidates, which count as covering
         # (dists <= COVERING_DISTS), like the torch backend's closed triangles.
         blur_radius=max(settings.blur_radius_ndc, 2 * COVERING_DISTS),
-        faces_per_pixel=settings.faces_per_pixel,
+        faces_per_pixel=settings.faces_per_pixel or DEFAULT_PYTORCH3D_K,
         perspective_correct=settings.perspective_correct,
         clip_barycentric_coords=settings.clip_barycentric_coords,
         cull_backfaces=settings.cull_backfaces,
@@ -113,17 +119,11 @@ def rasterize_pytorch3d(
     return Fragments(pix_to_face, zbuf.to(dtype), bary.to(dtype), dists.to(dtype))
 
 
-class PyTorch3DRasterizer(nn.Module):
+class PyTorch3DRasterizer(Rasterizer):
     """Rasterizer backend: PyTorch3D's compiled ``rasterize_meshes`` (binned and fast on CUDA).
 
     Args:
         settings: :class:`~gan3dlib.render.fragments.RasterSettings`.
     """
 
-    def __init__(self, settings: RasterSettings | None = None) -> None:
-        super().__init__()
-        self.settings = settings or RasterSettings()
-
-    def forward(self, screen_verts: torch.Tensor, faces: torch.Tensor) -> Fragments:
-        """Args and returns as :func:`rasterize_pytorch3d`."""
-        return rasterize_pytorch3d(screen_verts, faces, self.settings)
+    search = staticmethod(rasterize_pytorch3d)

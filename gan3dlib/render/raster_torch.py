@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-from torch import nn
 
-from gan3dlib.render.fragments import Fragments, RasterSettings, check_screen_inputs
+from gan3dlib.render.fragments import Fragments, RasterSettings, Rasterizer, check_screen_inputs
 from gan3dlib.render.triangle_geometry import edge_function
 
 __all__ = ["rasterize_face_major", "iter_bbox_pixel_pairs", "TorchRasterizer"]
@@ -54,7 +53,6 @@ def rasterize_face_major(
     """
     screen_verts, faces = check_screen_inputs(screen_verts, faces)
     H, W = settings.image_size
-    K = settings.faces_per_pixel
     blur = float(settings.blur_px)
     scale = min(H, W) / 2.0  # pixels per NDC unit
     batch, num_faces = screen_verts.shape[0], faces.shape[0]
@@ -76,61 +74,76 @@ def rasterize_face_major(
         if (chunk := _test_pairs(face_table, face, row, col, num_faces, settings)) is not None
     ]
 
-    pix_to_face = torch.full((batch * H * W * K,), -1, dtype=torch.long, device=device)
-    zbuf = torch.full((batch * H * W * K,), -1.0, dtype=dtype, device=device)
-    dists = torch.full((batch * H * W * K,), -1.0, dtype=dtype, device=device)
-    bary = torch.full((batch * H * W * K, 3), -1.0, dtype=dtype, device=device)
-    if kept:
-        parts = kept[0] if len(kept) == 1 else tuple(
-            torch.cat(column) if column[0] is not None else None for column in zip(*kept)
-        )
-        pixel, face, depth, signed_dist, bary_kept, prune_depth = parts
-        if prune_depth is not None:
-            # Drop candidates that can never show: covering faces behind the nearest covering
-            # face, and band candidates whose extension depth is not in front of it.
-            covering = signed_dist <= 0
-            nearest = torch.full((batch * H * W,), float("inf"), dtype=dtype, device=device)
-            nearest = nearest.scatter_reduce(0, pixel[covering], prune_depth[covering], reduce="amin")
-            front = nearest.index_select(0, pixel)
-            keep = torch.nonzero(torch.where(covering, prune_depth <= front, prune_depth < front)).squeeze(-1)
-            pixel, face, depth = pixel[keep], face[keep], depth[keep]
-            signed_dist, bary_kept = signed_dist[keep], bary_kept[keep]
-        # Sort by (pixel, depth, face) with one int64 key: the bit pattern of a non-negative
-        # float32 is monotonic in its value, and pairs arrive face-ascending (stable sort).
-        depth_bits = depth.float().view(torch.int32).long()
-        order = torch.sort((pixel << 32) | depth_bits, stable=True).indices
-        pixel, face, depth = pixel[order], face[order], depth[order]
-        signed_dist, bary_kept = signed_dist[order], bary_kept[order]
-        position = torch.arange(pixel.numel(), device=device)
-        group_start = torch.ones_like(pixel, dtype=torch.bool)
-        group_start[1:] = pixel[1:] != pixel[:-1]
-        first_of_group = torch.cummax(torch.where(group_start, position, torch.zeros_like(position)), 0).values
-        rank = position - first_of_group
-        top = torch.nonzero(rank < K).squeeze(-1)
-        slot = pixel[top] * K + rank[top]
-        if settings.prune_occluded:
-            # A pixel's nearest covering face stays even if K nearer band candidates precede it:
-            # it takes the last slot (it is the deepest kept candidate there, so order holds).
-            covering = torch.nonzero(signed_dist <= 0).squeeze(-1)
-            first = torch.ones_like(covering, dtype=torch.bool)
-            first[1:] = pixel[covering[1:]] != pixel[covering[:-1]]
-            nearest_covering = covering[first]
-            lost = nearest_covering[rank[nearest_covering] >= K]
-            if lost.numel():
-                replaced = torch.zeros(batch * H * W * K, dtype=torch.bool, device=device)
-                replaced[pixel[lost] * K + (K - 1)] = True
-                stays = torch.nonzero(~replaced[slot]).squeeze(-1)
-                top = torch.cat([top[stays], lost])
-                slot = torch.cat([slot[stays], pixel[lost] * K + (K - 1)])
-        pix_to_face[slot] = face[top]
-        zbuf[slot] = depth[top]
-        dists[slot] = signed_dist[top] / (scale * scale)
-        bary[slot] = bary_kept[top]
+    num_pixels = batch * H * W
+    if not kept:
+        return _fragments_from_slots(None, num_pixels, settings.faces_per_pixel or 1, (batch, H, W), dtype, device)
+    parts = kept[0] if len(kept) == 1 else tuple(
+        torch.cat(column) if column[0] is not None else None for column in zip(*kept)
+    )
+    pixel, face, depth, signed_dist, bary, prune_depth = parts
+    if prune_depth is not None:
+        # Drop candidates that can never show: covering faces behind the nearest covering face,
+        # and band candidates whose extension depth is not in front of it.
+        covering = signed_dist <= 0
+        nearest = torch.full((num_pixels,), float("inf"), dtype=dtype, device=device)
+        nearest = nearest.scatter_reduce(0, pixel[covering], prune_depth[covering], reduce="amin")
+        front = nearest.index_select(0, pixel)
+        keep = torch.nonzero(torch.where(covering, prune_depth <= front, prune_depth < front)).squeeze(-1)
+        pixel, face, depth, signed_dist, bary = pixel[keep], face[keep], depth[keep], signed_dist[keep], bary[keep]
+
+    # Sort by (pixel, depth, face) with one int64 key: the bit pattern of a non-negative float32 is
+    # monotonic in its value, and pairs arrive face-ascending (stable sort).
+    order = torch.sort((pixel << 32) | depth.float().view(torch.int32).long(), stable=True).indices
+    pixel, face, depth, signed_dist, bary = pixel[order], face[order], depth[order], signed_dist[order], bary[order]
+    position = torch.arange(pixel.numel(), device=device)
+    group_start = torch.ones_like(pixel, dtype=torch.bool)
+    group_start[1:] = pixel[1:] != pixel[:-1]
+    rank = position - torch.cummax(torch.where(group_start, position, torch.zeros_like(position)), 0).values
+    K = settings.faces_per_pixel or int(rank.max()) + 1
+
+    top = torch.nonzero(rank < K).squeeze(-1)
+    slot = pixel[top] * K + rank[top]
+    if settings.prune_occluded:
+        # A pixel's nearest covering face stays even if K nearer band candidates precede it: it
+        # takes the last slot (it is the deepest kept candidate there, so the order holds).
+        covering = torch.nonzero(signed_dist <= 0).squeeze(-1)
+        first = torch.ones_like(covering, dtype=torch.bool)
+        first[1:] = pixel[covering[1:]] != pixel[covering[:-1]]
+        lost = covering[first][rank[covering[first]] >= K]
+        if lost.numel():
+            replaced = torch.zeros(num_pixels * K, dtype=torch.bool, device=device)
+            replaced[pixel[lost] * K + (K - 1)] = True
+            stays = torch.nonzero(~replaced[slot]).squeeze(-1)
+            top = torch.cat([top[stays], lost])
+            slot = torch.cat([slot[stays], pixel[lost] * K + (K - 1)])
+    values = (face[top], depth[top], signed_dist[top] / (scale * scale), bary[top])
+    return _fragments_from_slots((slot, *values), num_pixels, K, (batch, H, W), dtype, device)
+
+
+def _fragments_from_slots(
+    filled: tuple[torch.Tensor, ...] | None,
+    num_pixels: int,
+    k: int,
+    image_shape: tuple[int, int, int],
+    dtype: torch.dtype,
+    device: torch.device,
+) -> Fragments:
+    """Scatters (slot, face, depth, dists, bary) into padded (B, H, W, K) Fragments."""
+    pix_to_face = torch.full((num_pixels * k,), -1, dtype=torch.long, device=device)
+    zbuf = torch.full((num_pixels * k,), -1.0, dtype=dtype, device=device)
+    dists = torch.full((num_pixels * k,), -1.0, dtype=dtype, device=device)
+    bary = torch.full((num_pixels * k, 3), -1.0, dtype=dtype, device=device)
+    if filled is not None:
+        slot, face_values, depth_values, dist_values, bary_values = filled
+        pix_to_face[slot] = face_values
+        zbuf[slot] = depth_values
+        dists[slot] = dist_values
+        bary[slot] = bary_values
     return Fragments(
-        pix_to_face=pix_to_face.view(batch, H, W, K),
-        zbuf=zbuf.view(batch, H, W, K),
-        bary_coords=bary.view(batch, H, W, K, 3),
-        dists=dists.view(batch, H, W, K),
+        pix_to_face=pix_to_face.view(*image_shape, k),
+        zbuf=zbuf.view(*image_shape, k),
+        bary_coords=bary.view(*image_shape, k, 3),
+        dists=dists.view(*image_shape, k),
     )
 
 
@@ -265,17 +278,11 @@ def _segment_dist_sq(
     return rx * rx + ry * ry, t
 
 
-class TorchRasterizer(nn.Module):
+class TorchRasterizer(Rasterizer):
     """Rasterizer backend: face-major candidate search in plain torch.
 
     Args:
         settings: :class:`~gan3dlib.render.fragments.RasterSettings`.
     """
 
-    def __init__(self, settings: RasterSettings | None = None) -> None:
-        super().__init__()
-        self.settings = settings or RasterSettings()
-
-    def forward(self, screen_verts: torch.Tensor, faces: torch.Tensor) -> Fragments:
-        """Args and returns as :func:`rasterize_face_major`."""
-        return rasterize_face_major(screen_verts, faces, self.settings)
+    search = staticmethod(rasterize_face_major)

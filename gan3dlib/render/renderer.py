@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import functools
+
 import torch
 from torch import nn
 
@@ -28,6 +30,7 @@ from gan3dlib.render.soft_extension import (
 from gan3dlib.utils.checks import check_positive, check_tensor
 
 __all__ = [
+    "render",
     "RenderOutput",
     "SoftExtensionShader",
     "SoftExtensionRenderer",
@@ -45,6 +48,9 @@ class RenderOutput:
     Attributes:
         image: (B, C, H, W) composited colour (from the texture), or None without a texture.
         attributes: (B, D, H, W) composited ``face_attrs`` over a zero background, or None.
+        normals: (B, 3, H, W) normal map: ``vertex_normals`` interpolated and composited like the
+            image over a zero background (unit length on covered pixels up to interpolation), or
+            None.
         alpha: (B, 1, H, W) total coverage ``α_s + (1 - α_s) α_c``.
         crisp_alpha: (B, 1, H, W) α_c in {0, 1}.
         soft_alpha: (B, 1, H, W) α_s.
@@ -57,6 +63,7 @@ class RenderOutput:
 
     image: torch.Tensor | None
     attributes: torch.Tensor | None
+    normals: torch.Tensor | None
     alpha: torch.Tensor
     crisp_alpha: torch.Tensor
     soft_alpha: torch.Tensor
@@ -122,6 +129,7 @@ class SoftExtensionShader(nn.Module):
         texture: torch.Tensor | None = None,
         face_uvs: torch.Tensor | None = None,
         face_attrs: torch.Tensor | None = None,
+        vertex_normals: torch.Tensor | None = None,
         background: torch.Tensor | None = None,
     ) -> RenderOutput:
         """Shades one batch.
@@ -133,7 +141,9 @@ class SoftExtensionShader(nn.Module):
             texture: (B, C, Ht, Wt) texture; needs ``face_uvs``.
             face_uvs: (F, 3, 2) or (B, F, 3, 2) per-face-corner UVs (v up).
             face_attrs: (B, F, 3, D) or (F, 3, D) per-face-corner attributes to interpolate
-                (e.g. vertex colours or normals).
+                (e.g. vertex colours).
+            vertex_normals: (B, V, 3) per-vertex normals (e.g. ``gan3dlib.ops.vertex_normals`` of
+                the rotated vertices) for the ``normals`` map.
             background: (B, C, H, W) image or (C,) colour behind the mesh (zeros if None);
                 C matches the texture's channels.
 
@@ -153,6 +163,8 @@ class SoftExtensionShader(nn.Module):
         if face_attrs is not None:
             shape = (num_faces, 3, None) if face_attrs.dim() == 3 else ("B", num_faces, 3, None)
             check_tensor(face_attrs, "face_attrs", shape, floating=True, dims=dims)
+        if vertex_normals is not None:
+            check_tensor(vertex_normals, "vertex_normals", ("B", "V", 3), floating=True, dims=dims)
 
         candidates = find_surface_candidates(
             fragments,
@@ -166,22 +178,20 @@ class SoftExtensionShader(nn.Module):
         shape = candidates.image_shape
         needed = torch.nonzero(candidates.crisp | candidates.counted).squeeze(-1)
 
-        image = uv_map = None
+        def composite(values: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+            """Crisp and soft layers of the candidates' values, composited, as NCHW."""
+            layers = crisp_layer(candidates, values, needed), soft_layer(candidates, values, needed)
+            return _to_nchw(composite_over(candidates, *layers, rows), shape)
+
+        image = uv_map = attributes = normals = None
         if texture is not None:
             uv, colors = texture_colors(candidates, face_uvs, texture, needed, self.align_corners)
-            rows = _background_rows(background, shape, texture.shape[1], colors)
-            image = composite_over(
-                candidates, crisp_layer(candidates, colors, needed), soft_layer(candidates, colors, needed), rows
-            )
-            image = _to_nchw(image, shape)
+            image = composite(colors, _background_rows(background, shape, texture.shape[1], colors))
             uv_map = _to_nchw(crisp_layer(candidates, uv, needed), shape)
-        attributes = None
         if face_attrs is not None:
-            values = interpolate_face_attributes(candidates, face_attrs, needed)
-            attributes = composite_over(
-                candidates, crisp_layer(candidates, values, needed), soft_layer(candidates, values, needed), None
-            )
-            attributes = _to_nchw(attributes, shape)
+            attributes = composite(interpolate_face_attributes(candidates, face_attrs, needed))
+        if vertex_normals is not None:
+            normals = composite(interpolate_face_attributes(candidates, vertex_normals[:, faces], needed))
 
         alpha_c, alpha_s = candidates.crisp_alpha, candidates.soft_alpha
         face_idx = torch.full((candidates.num_pixels,), -1, dtype=torch.long, device=alpha_c.device)
@@ -190,6 +200,7 @@ class SoftExtensionShader(nn.Module):
         return RenderOutput(
             image=image,
             attributes=attributes,
+            normals=normals,
             alpha=(alpha_s + (1 - alpha_s) * alpha_c).view(b, 1, h, w),
             crisp_alpha=alpha_c.view(b, 1, h, w),
             soft_alpha=alpha_s.view(b, 1, h, w),
@@ -223,7 +234,8 @@ class SoftExtensionRenderer(nn.Module):
             screen_verts: (B, V, 3) vertices (u, v, depth) in pixels (see
                 :meth:`gan3dlib.render.camera.PerspectiveCamera.project`).
             faces: (F, 3) int64 faces shared by the batch.
-            **shader_kwargs: ``texture``, ``face_uvs``, ``face_attrs``, ``background`` as in
+            **shader_kwargs: ``texture``, ``face_uvs``, ``face_attrs``, ``vertex_normals``,
+                ``background`` as in
                 :meth:`SoftExtensionShader.forward`.
 
         Returns:
@@ -253,7 +265,8 @@ class RendererConfig:
     Attributes:
         image_size: (H, W) in pixels.
         blur_px: soft extension band B in pixels (paper default 1).
-        faces_per_pixel: K candidates per pixel.
+        faces_per_pixel: K candidates per pixel; None (default) keeps all that matter with the
+            torch backend and 32 with the pytorch3d backend (see ``RasterSettings``).
         depth_slope: λ_slope of the extension depth (0.5 as in the authors' renderer).
         mode: ``'soft'`` (the paper's renderer) or ``'crisp'`` (its CRISP ablation).
         backend: ``'auto'``, ``'torch'`` or ``'pytorch3d'`` rasterizer.
@@ -265,7 +278,7 @@ class RendererConfig:
 
     image_size: tuple[int, int] = (128, 128)
     blur_px: float = 1.0
-    faces_per_pixel: int = 8
+    faces_per_pixel: int | None = None
     depth_slope: float = 0.5
     mode: Literal["soft", "crisp"] = "soft"
     backend: Backend = "auto"
@@ -307,3 +320,29 @@ class RendererConfig:
             align_corners=self.align_corners,
         )
         return SoftExtensionRenderer(rasterizer, shader)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_renderer(config: RendererConfig, device: str) -> SoftExtensionRenderer:
+    return config.build(device)
+
+
+def render(
+    screen_verts: torch.Tensor, faces: torch.Tensor, config: RendererConfig | None = None, **shader_kwargs
+) -> RenderOutput:
+    """Functional form of the renderer: ``config.build(device)(screen_verts, faces, ...)``.
+
+    The renderer has no parameters or state, so built renderers are cached per (config, device).
+
+    Args:
+        screen_verts: (B, V, 3) screen-space vertices (u, v, depth) in pixels.
+        faces: (F, 3) int64 faces shared by the batch.
+        config: renderer settings (defaults if None; ``image_size`` must match the intended image).
+        **shader_kwargs: ``texture``, ``face_uvs``, ``face_attrs``, ``vertex_normals``,
+            ``background`` as in :meth:`SoftExtensionShader.forward`.
+
+    Returns:
+        :class:`RenderOutput`.
+    """
+    renderer = _cached_renderer(config or RendererConfig(), str(screen_verts.device))
+    return renderer(screen_verts, faces, **shader_kwargs)

@@ -23,7 +23,9 @@ def edge_function(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Te
     """Signed doubled area of (p, a, b): ``(p.x - a.x)(b.y - a.y) - (p.y - a.y)(b.x - a.x)``.
 
     Args:
-        p, a, b: (..., 2) points.
+        p: (..., 2) points.
+        a: (..., 2) edge start points.
+        b: (..., 2) edge end points.
 
     Returns:
         (...) edge function values.
@@ -39,7 +41,10 @@ def screen_barycentrics(
     """Barycentric coordinates of ``p`` in triangle (a, b, c), linear in the 2D frame.
 
     Args:
-        p, a, b, c: (P, 2) points.
+        p: (P, 2) points.
+        a: (P, 2) first triangle vertices.
+        b: (P, 2) second triangle vertices.
+        c: (P, 2) third triangle vertices.
         area: (P,) ``edge_function(a, b, c)``; must be non-zero (callers mask degenerate faces).
 
     Returns:
@@ -75,7 +80,10 @@ def closest_point_on_boundary(
     ``p*(T)`` of the paper, and the distance is ``d(p, T)``.
 
     Args:
-        p, a, b, c: (P, 2) points.
+        p: (P, 2) points.
+        a: (P, 2) first triangle vertices.
+        b: (P, 2) second triangle vertices.
+        c: (P, 2) third triangle vertices.
 
     Returns:
         dist_sq: (P,) squared Euclidean distance to the boundary.

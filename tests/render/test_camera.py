@@ -8,16 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from gan3dlib.render.camera import (
-    PerspectiveCamera,
-    ViewpointSampler,
-    canonical_views,
+from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler, canonical_views, rotation_matrix
+from gan3dlib.render.kaolin_camera import (
     generate_perspective_projection,
     generate_rotate_translate_matrices,
     generate_transformation_matrix,
     perspective_camera,
     rotate_translate_points,
-    rotation_matrix,
 )
 
 DTYPES = [torch.float32, torch.float64]

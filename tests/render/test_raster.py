@@ -136,6 +136,9 @@ def test_backends_agree(size, blur):
         (lambda v, f: (v, f.float()), "faces"),
         (lambda v, f: (v, f[:0]), "faces"),
         (lambda v, f: (v, f[:, :2]), "faces"),
+        (lambda v, f: (v, f.to("meta")), "faces: expected a tensor on cpu"),
+        (lambda v, f: (v[:, :0], f), "screen_verts"),
+        (lambda v, f: (v.clone().index_fill_(1, torch.tensor([1]), float("inf")), f), "screen_verts"),
     ],
 )
 def test_bad_input_names_the_argument(make, match):

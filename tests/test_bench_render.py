@@ -1,0 +1,28 @@
+"""The renderer benchmark stays runnable: its set-up and every method work at a tiny size."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from gan3dlib.render import pytorch3d_available
+
+spec = importlib.util.spec_from_file_location("bench_render", Path(__file__).parents[1] / "benchmarks" / "bench_render.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+@pytest.mark.parametrize("method", [m for m in bench.METHODS if m == "ours/torch" or pytorch3d_available()])
+def test_every_method_runs_at_a_tiny_size(method):
+    result = bench.measure(method, grid_size=6, batch=1, image_size=16, blur=1.0, k=4, repeats=1)
+    assert result["seconds"] > 0 and result["faces"] == 2 * 5 * 5
+    if method == "ours/pytorch3d":
+        assert result["max_abs_diff_vs_torch_backend"] < 1e-4
+
+
+def test_scene_is_inside_the_image():
+    screen, *_ = bench.make_scene(grid_size=8, batch=2, image_size=32)
+    assert float(screen[..., :2].min()) > 0 and float(screen[..., :2].max()) < 32
+    assert float(screen[..., 2].min()) > 0
