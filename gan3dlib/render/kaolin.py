@@ -55,9 +55,7 @@ from gan3dlib.render.fragments import RasterSettings
 from gan3dlib.render.kaolin_dibr import dibr_soft_mask
 from gan3dlib.render.raster_pytorch3d import PyTorch3DRasterizer
 from gan3dlib.render.raster_torch import TorchRasterizer
-from gan3dlib.render.renderer import default_backend
-from gan3dlib.render.soft_extension import composite_over, crisp_layer, find_surface_candidates, soft_layer
-from gan3dlib.render.soft_extension import interpolate_face_attributes as _interpolate
+from gan3dlib.render.renderer import SoftExtensionShader, default_backend
 from gan3dlib.utils.checks import check_positive, check_tensor, describe
 
 __all__ = [
@@ -202,7 +200,9 @@ def rasterize(
     device, dtype = face_vertices_image.device, face_vertices_image.dtype
     settings = RasterSettings(image_size=(height, width), blur_px=_CANDIDATE_BAND_PX,
                               faces_per_pixel=_CANDIDATES_PER_PIXEL, perspective_correct=False,
-                              clip_barycentric_coords=True)
+                              clip_barycentric_coords=True,
+                              # Kaolin's own coverage test decides below; keep every nearby face.
+                              prune_occluded=False)
     rasterizer = _rasterizer(backend, device, settings)
     num_pixels = batch * height * width
     with torch.no_grad():
@@ -301,8 +301,8 @@ def soft_rasterize(
 ) -> tuple[torch.Tensor | tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]:
     """Drop-in for ``dibr_rasterization``'s outputs, rendered with the paper's soft extension (§5).
 
-    The crisp layer is the nearest face strictly covering each pixel centre (screen-space
-    barycentrics, as :func:`rasterize`); the soft layer extends every face by ``blur_px`` pixels
+    The crisp layer is the nearest face covering each pixel centre (closed triangles, screen-space
+    barycentrics as in :func:`rasterize`); the soft layer extends every face by ``blur_px`` pixels
     with alpha ``1 - d / blur_px`` (see :mod:`gan3dlib.render.soft_extension`). Features are the
     soft layer over the crisp layer over a zero background, so silhouettes get gradients where
     Kaolin's :func:`rasterize` has none.
@@ -342,18 +342,10 @@ def soft_rasterize(
     if valid_faces is not None:
         depth = torch.where(valid_faces.unsqueeze(-1), depth, torch.full_like(depth, -1.0))
     screen, faces = _to_screen(face_vertices_image, depth, height, width)
-    fragments = rasterizer(screen.detach(), faces)
-    cand = find_surface_candidates(fragments, screen, faces, blur_px=float(blur_px), depth_slope=float(depth_slope),
-                                   soft=True, perspective_correct_bary=False)
-    needed = torch.nonzero(cand.crisp | cand.counted).squeeze(-1)
-    values = _interpolate(cand, features, needed)
-    out = composite_over(cand, crisp_layer(cand, values, needed), soft_layer(cand, values, needed), None)
-    alpha_c, alpha_s = cand.crisp_alpha, cand.soft_alpha
-    face_idx = torch.full((cand.num_pixels,), -1, dtype=torch.long, device=alpha_c.device)
-    face_idx[cand.pixel[cand.crisp]] = cand.face[cand.crisp]
-    batch = face_vertices_z.shape[0]
-    soft_mask = (alpha_s + (1.0 - alpha_s) * alpha_c).view(batch, height, width)
-    return _split(out.view(batch, height, width, -1), sizes), soft_mask, face_idx.view(batch, height, width)
+    shader = SoftExtensionShader(blur_px=float(blur_px), depth_slope=float(depth_slope), perspective_correct=False)
+    out = shader(rasterizer(screen.detach(), faces), screen, faces, face_attrs=features)
+    features_hwc = out.attributes.permute(0, 2, 3, 1)
+    return _split(features_hwc, sizes), out.alpha[:, 0], out.face_idx
 
 
 def texture_mapping(texture_coordinates: torch.Tensor, texture_maps: torch.Tensor, mode: str = "nearest") -> torch.Tensor:

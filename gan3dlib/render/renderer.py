@@ -7,7 +7,7 @@ vertex gradients. :class:`RendererConfig` carries every setting and builds the m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import functools
@@ -285,7 +285,7 @@ class RendererConfig:
     perspective_correct: bool = True
     cull_backfaces: bool = False
     align_corners: bool = True
-    max_pairs_per_chunk: int = field(default=1 << 21)
+    max_pairs_per_chunk: int = 1 << 21
 
     def __post_init__(self) -> None:
         if self.mode not in ("soft", "crisp"):
