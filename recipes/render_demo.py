@@ -133,7 +133,6 @@ def render_views(image_size: int, grid_size: int, backend: str, mode: str, devic
     camera = PerspectiveCamera(image_size=(image_size, image_size))
     screen_verts = camera.project(rotated)
     normals = vertex_normals(rotated, faces)  # (V, N², 3) unit, view-space directions
-    face_attrs = normals[:, faces]  # (V, F, 3, 3)
 
     texture = procedural_texture(2 * grid_size).to(device).expand(NUM_VIEWS, -1, -1, -1)
     background = procedural_background(image_size, image_size).to(device).expand(NUM_VIEWS, -1, -1, -1)
@@ -145,11 +144,11 @@ def render_views(image_size: int, grid_size: int, backend: str, mode: str, devic
             faces,
             texture=texture,
             face_uvs=grid.face_uvs,
-            face_attrs=face_attrs,
+            vertex_normals=normals,
             background=background,
         )
-    # Premultiplied normals: 0.5 * (n + 1) * alpha == 0.5 * (attributes + alpha), black behind.
-    normal_map = 0.5 * (out.attributes + out.alpha)
+    # Premultiplied normals: 0.5 * (n + 1) * alpha == 0.5 * (normals + alpha), black behind.
+    normal_map = 0.5 * (out.normals + out.alpha)
     return {
         "image": out.image,
         "normals": normal_map,
