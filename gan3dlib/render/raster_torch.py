@@ -9,6 +9,11 @@ triangles cannot exhaust memory.
 
 Unlike PyTorch3D's CPU rasterizer, which tests every face against every pixel, the work here is
 proportional to the number of (face, pixel) pairs in the grown bounding boxes.
+
+Like PyTorch3D, faces with a vertex closer than 1e-8 to the camera plane (depth < 1e-8) and
+faces of (near) zero screen area are skipped: clip geometry that crosses the camera plane first.
+Unlike PyTorch3D's strict inside test, triangles are closed, so a pixel centre exactly on a shared
+edge is covered (no cracks in symmetric meshes).
 """
 
 from __future__ import annotations
