@@ -1,0 +1,123 @@
+"""From the object generator's raw output to the mesh's shape image (paper §6–7).
+
+The object generator paints K shape images at 2N x 2N. They are
+
+1. downsampled by 2 (2x2 average) to the N x N mesh grid,
+2. multiplied by ``shape_scale`` (paper: 0.002, "effectively sets a relative learning rate"),
+3. combined by the shape pyramid (eq. 13; or taken as a single level when it is off),
+4. added to the initial shape s0 (a sphere of radius 0.5 for faces, a flat sheet for cars/buses),
+5. squashed by the size constraint (eq. 14; off for the paper's cars and buses).
+
+Each step is one config switch away, which is how the paper's ablations (SOFT, SIZE, FULL, CAR,
+BUS) differ.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan3dlib.mesh.init_shapes import sheet_shape_image, sphere_shape_image
+from gan3dlib.shape.pyramid import ShapePyramid, ShapePyramidConfig
+from gan3dlib.shape.size_constraint import size_constraint
+from gan3dlib.utils.checks import check_positive, check_tensor
+
+__all__ = ["ObjectShapeConfig", "ObjectShape"]
+
+
+@dataclass(frozen=True)
+class ObjectShapeConfig:
+    """How generator output becomes the shape image.
+
+    Attributes:
+        grid_size: N, the mesh grid (and rendered image) size; the generator works at 2N.
+        init: initial shape s0: ``'sphere'`` (faces) or ``'sheet'`` (cars, buses).
+        sphere_radius: radius of the sphere s0 (paper: 0.5).
+        sheet_half_size: half-width of the flat sheet s0.
+        shape_scale: multiplier of the generated offsets (paper: 0.002).
+        use_pyramid: combine ``pyramid.levels`` blurred shape images (paper's FULL); False uses a
+            single, unblurred shape image.
+        pyramid: pyramid settings.
+        use_size_constraint: apply eq. 14 (paper: on for faces, off for cars and buses).
+        s_max: radius of the size constraint (paper: 1.3).
+    """
+
+    grid_size: int = 128
+    init: Literal["sphere", "sheet"] = "sphere"
+    sphere_radius: float = 0.5
+    sheet_half_size: float = 1.0
+    shape_scale: float = 0.002
+    use_pyramid: bool = True
+    pyramid: ShapePyramidConfig = field(default_factory=ShapePyramidConfig)
+    use_size_constraint: bool = True
+    s_max: float = 1.3
+
+    def __post_init__(self) -> None:
+        check_positive(self.grid_size, "grid_size", integer=True)
+        if self.grid_size < 2:
+            raise ValueError(f"grid_size: expected an integer >= 2, got {self.grid_size}")
+        if self.init not in ("sphere", "sheet"):
+            raise ValueError(f"init: expected 'sphere' or 'sheet', got {self.init!r}")
+        for name in ("sphere_radius", "sheet_half_size", "shape_scale", "s_max"):
+            value = getattr(self, name)
+            check_positive(value, name)
+            if not math.isfinite(value):
+                raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+
+    @property
+    def levels(self) -> int:
+        """K, the number of shape images the generator paints."""
+        return self.pyramid.levels if self.use_pyramid else 1
+
+    @property
+    def generator_channels(self) -> int:
+        """3 K: the shape channels of the object generator's output."""
+        return 3 * self.levels
+
+    def build(self) -> ObjectShape:
+        """Makes the module."""
+        return ObjectShape(self)
+
+
+class ObjectShape(nn.Module):
+    """Turns (B, 3K, 2N, 2N) generator channels into a (B, 3, N, N) shape image.
+
+    Args:
+        config: :class:`ObjectShapeConfig`.
+    """
+
+    def __init__(self, config: ObjectShapeConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or ObjectShapeConfig()
+        cfg = self.config
+        if cfg.init == "sphere":
+            s0 = sphere_shape_image(cfg.grid_size, cfg.sphere_radius)
+        else:
+            s0 = sheet_shape_image(cfg.grid_size, cfg.sheet_half_size)
+        self.register_buffer("initial_shape", s0.unsqueeze(0), persistent=False)  # (1, 3, N, N)
+        self.pyramid = ShapePyramid(cfg.pyramid) if cfg.use_pyramid else None
+
+    def forward(self, raw: torch.Tensor) -> torch.Tensor:
+        """Builds the shape image.
+
+        Args:
+            raw: (B, 3K, 2N, 2N) shape channels of the object generator.
+
+        Returns:
+            (B, 3, N, N) vertex positions of the mesh grid.
+        """
+        cfg = self.config
+        n = cfg.grid_size
+        check_tensor(raw, "raw", (None, cfg.generator_channels, 2 * n, 2 * n), floating=True)
+        offsets = F.avg_pool2d(raw, kernel_size=2) * cfg.shape_scale  # (B, 3K, N, N)
+        if self.pyramid is not None:
+            offsets = self.pyramid(offsets)
+        shape = self.initial_shape.to(offsets.dtype) + offsets
+        if cfg.use_size_constraint:
+            shape = size_constraint(shape, cfg.s_max)
+        return shape
