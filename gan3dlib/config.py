@@ -1,0 +1,152 @@
+"""Typed configs: exact JSON round trip, atomic files, and ``--a.b value`` command-line overrides.
+
+Every component of gan3dlib has a frozen dataclass config that validates itself in
+``__post_init__`` and builds its module with ``build()``; configs nest into bigger ones (a scene
+holds its generators', shape's and renderer's configs). This module serialises any of them.
+
+We use `draccus <https://github.com/dlwh/draccus>`_ (a maintained pyrallis fork, the config
+library of LeRobot, which runs it under ``accelerate launch``) because it alone covers what we
+need: decoding nested dataclasses back into dataclasses (not dicts), rejecting unknown keys,
+``--model.resolution 128`` style overrides on top of a Python preset, and YAML/JSON config files.
+tyro has nicer static typing but marks its serialisation deprecated; Hydra uses ``a.b=v``
+overrides and per-process run directories that clash with DDP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import draccus
+
+__all__ = ["to_dict", "from_dict", "to_json", "from_json", "save_config", "load_config", "parse_overrides"]
+
+T = TypeVar("T")
+
+
+def _check_dataclass_type(cls: object, name: str) -> None:
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise ValueError(f"{name}: expected a dataclass type, got {cls!r}")
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """Encodes a (nested) config dataclass as plain JSON types.
+
+    Args:
+        config: a dataclass instance.
+
+    Returns:
+        A dict of JSON-compatible values (tuples become lists).
+    """
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise ValueError(f"config: expected a dataclass instance, got {type(config).__name__}")
+    return draccus.encode(config)
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Decodes :func:`to_dict` output back into ``cls``, strictly.
+
+    Nested dataclasses come back as dataclasses; unknown keys, missing required fields and values
+    that fail a config's own validation raise ``ValueError``.
+
+    Args:
+        cls: the config dataclass type.
+        data: the encoded dict.
+
+    Returns:
+        An instance of ``cls``.
+    """
+    _check_dataclass_type(cls, "cls")
+    if not isinstance(data, dict):
+        raise ValueError(f"data: expected a dict for {cls.__name__}, got {type(data).__name__}")
+    try:
+        return draccus.decode(cls, data)
+    except Exception as err:  # draccus' DecodingError, type errors and the configs' own ValueErrors
+        raise ValueError(f"data: cannot decode {cls.__name__}: {_root_message(err)}") from err
+
+
+def to_json(config: Any) -> str:
+    """The config as indented JSON (keys in field order)."""
+    return json.dumps(to_dict(config), indent=2) + "\n"
+
+
+def from_json(cls: type[T], text: str) -> T:
+    """Inverse of :func:`to_json`."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"text: expected JSON for {getattr(cls, '__name__', cls)}, got invalid JSON ({err})") from err
+    return from_dict(cls, data)
+
+
+def save_config(config: Any, path: str | os.PathLike[str]) -> Path:
+    """Writes the config as JSON atomically (temporary file in the same folder, then rename).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = to_json(config)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_config(cls: type[T], path: str | os.PathLike[str]) -> T:
+    """Reads a JSON config written by :func:`save_config`.
+
+    Raises:
+        ValueError: if the file is missing, not JSON, or does not decode into ``cls``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path: expected an existing config file, got {str(path)!r}")
+    return from_json(cls, path.read_text(encoding="utf-8"))
+
+
+def parse_overrides(
+    cls: type[T], args: Sequence[str] | None = None, default: T | None = None, exit_on_error: bool = True
+) -> T:
+    """Parses ``--a.b value`` overrides (and ``--config_path file``) on top of ``default``.
+
+    Args:
+        cls: the config dataclass type.
+        args: command-line arguments (``sys.argv[1:]`` if None).
+        default: preset to start from (``cls()`` if None).
+        exit_on_error: print usage and exit on a bad argument (command-line use); False raises
+            ``ValueError`` instead.
+
+    Returns:
+        The resulting config (validated by its ``__post_init__``).
+    """
+    _check_dataclass_type(cls, "cls")
+    args = list(args) if args is not None else None
+    with tempfile.TemporaryDirectory() as folder:
+        preset = save_config(default, Path(folder) / "preset.json") if default is not None else None
+        try:
+            return draccus.parse(config_class=cls, config_path=preset, args=args, exit_on_error=exit_on_error)
+        except Exception as err:
+            raise ValueError(f"args: cannot parse {args!r} into {cls.__name__}: {_root_message(err)}") from err
+
+
+def _root_message(err: BaseException) -> str:
+    """The message of the innermost cause (a config's own ValueError, not the wrapper's)."""
+    messages = [str(err)]
+    while err.__cause__ is not None or err.__context__ is not None:
+        err = err.__cause__ or err.__context__
+        messages.append(str(err))
+    return " <- ".join(reversed(messages))

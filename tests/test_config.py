@@ -1,0 +1,97 @@
+"""Config serialisation: exact JSON round trip, strict decoding, atomic files, CLI overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import pytest
+
+from gan3dlib.config import from_dict, from_json, load_config, parse_overrides, save_config, to_dict, to_json
+from gan3dlib.render import PerspectiveCamera, RendererConfig, ViewpointSampler
+from gan3dlib.scene import BackgroundCropConfig
+from gan3dlib.shape import ObjectShapeConfig, ShapePyramidConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Composite:
+    renderer: RendererConfig = dataclasses.field(default_factory=RendererConfig)
+    shape: ObjectShapeConfig = dataclasses.field(default_factory=ObjectShapeConfig)
+    camera: PerspectiveCamera = dataclasses.field(default_factory=PerspectiveCamera)
+    viewpoints: ViewpointSampler = dataclasses.field(default_factory=ViewpointSampler)
+    crop: BackgroundCropConfig = dataclasses.field(default_factory=BackgroundCropConfig)
+    name: str = "run"
+
+
+CUSTOM = Composite(
+    renderer=RendererConfig(image_size=(32, 48), blur_px=2.0, faces_per_pixel=5, mode="crisp", backend="torch"),
+    shape=ObjectShapeConfig(grid_size=16, init="sheet", pyramid=ShapePyramidConfig(levels=2), use_size_constraint=False),
+    camera=PerspectiveCamera(image_size=(32, 48), fov_degrees=12.5),
+    viewpoints=ViewpointSampler(yaw_range_degrees=(-120.0, 120.0), pitch_range_degrees=(0.0, 0.0)),
+    crop=BackgroundCropConfig(distribution="normal", std=0.1),
+    name="ablation",
+)
+
+
+@pytest.mark.parametrize("config", [Composite(), CUSTOM])
+def test_json_round_trip_is_exact_and_keeps_dataclasses(config):
+    again = from_json(Composite, to_json(config))
+    assert again == config
+    assert isinstance(again.shape.pyramid, ShapePyramidConfig)
+    assert isinstance(again.renderer.image_size, tuple)
+    # The encoding is plain JSON with every field present.
+    data = json.loads(to_json(config))
+    assert set(data) == {f.name for f in dataclasses.fields(Composite)}
+    assert data["renderer"]["image_size"] == list(config.renderer.image_size)
+
+
+def test_unknown_keys_and_invalid_values_are_errors():
+    data = to_dict(CUSTOM)
+    data["renderer"]["blur"] = 1.0
+    with pytest.raises(ValueError, match="blur"):
+        from_dict(Composite, data)
+    data = to_dict(CUSTOM)
+    data["shape"]["s_max"] = -1.0
+    with pytest.raises(ValueError, match="s_max"):
+        from_dict(Composite, data)
+    with pytest.raises(ValueError, match="text"):
+        from_json(Composite, "{not json")
+
+
+def test_save_is_atomic_and_load_reads_it_back(tmp_path, monkeypatch):
+    path = tmp_path / "run" / "config.json"
+    save_config(CUSTOM, path)
+    assert load_config(Composite, path) == CUSTOM
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        save_config(Composite(), path)
+    assert load_config(Composite, path) == CUSTOM  # the last good file is intact
+    assert [p.name for p in path.parent.iterdir()] == ["config.json"]  # no temp files left
+    with pytest.raises(ValueError, match="path"):
+        load_config(Composite, tmp_path / "missing.json")
+
+
+def test_command_line_overrides_on_a_preset():
+    got = parse_overrides(
+        Composite,
+        ["--renderer.blur_px", "3", "--shape.pyramid.levels", "3", "--viewpoints.yaw_range_degrees", "[-10, 10]"],
+        default=CUSTOM,
+    )
+    assert got.renderer.blur_px == 3.0 and got.shape.pyramid.levels == 3
+    assert got.viewpoints.yaw_range_degrees == (-10.0, 10.0)
+    assert got.renderer.image_size == CUSTOM.renderer.image_size  # untouched fields keep the preset
+    assert dataclasses.replace(got, renderer=CUSTOM.renderer, shape=CUSTOM.shape, viewpoints=CUSTOM.viewpoints) == CUSTOM
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [(["--renderer.blur_px", "-1"], "blur_px"), (["--renderer.nope", "1"], "nope"), (["--renderer.mode", "fuzzy"], "mode")],
+)
+def test_bad_overrides_name_the_field(args, match):
+    with pytest.raises(ValueError, match=match):
+        parse_overrides(Composite, args, exit_on_error=False)
