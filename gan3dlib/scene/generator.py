@@ -1,0 +1,221 @@
+"""The scene generator (paper §3, §6–7): latents and a viewpoint in, a rendered image out.
+
+``(z_obj, z_bg, viewpoint) -> mesh (vertices, faces, UVs) + texture + background -> image``:
+
+1. the object StyleGAN paints, at 2N x 2N, K shape images and the texture (3K + 3 channels);
+2. :class:`~gan3dlib.shape.ObjectShape` turns the shape channels into the N x N shape image
+   (downsample, scale, pyramid, + s0, size constraint), i.e. the vertices of the mesh grid;
+3. the background StyleGAN paints a 2N x 2N background, cropped to N x N at random;
+4. the object is rotated to the viewpoint (sampled from the configured ranges when not given) and
+   rendered by the soft-extension renderer in float32 over the background crop.
+
+Every ablation of the paper is a config switch: renderer mode (CRISP), ``shape.use_size_constraint``
+(SIZE), ``shape.use_pyramid`` (FULL), ``viewpoints`` ranges (VIEW), ``shape.init`` (CAR, BUS); the
+network type is ``*_generator.synthesis.block_type``. See :mod:`gan3dlib.presets`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from gan3dlib.hub import PretrainedMixin
+from gan3dlib.mesh.grid import build_mesh_grid
+from gan3dlib.nets.generator import Generator, GeneratorConfig
+from gan3dlib.nets.mapping import MappingConfig
+from gan3dlib.nets.synthesis import SynthesisConfig
+from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler
+from gan3dlib.render.renderer import RendererConfig, RenderOutput, SoftExtensionRenderer
+from gan3dlib.scene.background import BackgroundCrop, BackgroundCropConfig
+from gan3dlib.shape.object_shape import ObjectShape, ObjectShapeConfig
+from gan3dlib.utils.checks import check_positive, check_tensor
+
+__all__ = ["SceneConfig", "SceneGenerator", "SceneOutput"]
+
+
+def _default_object_generator() -> GeneratorConfig:
+    return GeneratorConfig(mapping=MappingConfig(), synthesis=SynthesisConfig(resolution=256, out_channels=15))
+
+
+def _default_background_generator() -> GeneratorConfig:
+    return GeneratorConfig(mapping=MappingConfig(), synthesis=SynthesisConfig(resolution=256, out_channels=3))
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """Everything that defines a scene generator (defaults: the paper's FFHQ model at 128²).
+
+    Attributes:
+        resolution: N, the rendered image size and mesh grid size; both generators work at 2N.
+        object_generator: StyleGAN for shape + texture: ``synthesis.resolution = 2N`` and
+            ``synthesis.out_channels = 3K + 3`` (K shape images, then RGB texture).
+        background_generator: StyleGAN for the background: ``resolution = 2N``, 3 channels.
+        shape: shape assembly (``grid_size = N``).
+        renderer: the soft-extension renderer (``image_size = (N, N)``).
+        camera: the fixed camera (``image_size = (N, N)``).
+        viewpoints: viewpoint distribution used when no viewpoint is given.
+        background_crop: where the N x N window falls in the 2N x 2N background.
+        grid_radius: radius of the disk of kept triangles (1: the inscribed circle).
+    """
+
+    resolution: int = 128
+    object_generator: GeneratorConfig = field(default_factory=_default_object_generator)
+    background_generator: GeneratorConfig = field(default_factory=_default_background_generator)
+    shape: ObjectShapeConfig = field(default_factory=ObjectShapeConfig)
+    renderer: RendererConfig = field(default_factory=RendererConfig)
+    camera: PerspectiveCamera = field(default_factory=PerspectiveCamera)
+    viewpoints: ViewpointSampler = field(default_factory=ViewpointSampler)
+    background_crop: BackgroundCropConfig = field(default_factory=BackgroundCropConfig)
+    grid_radius: float = 1.0
+
+    def __post_init__(self) -> None:
+        n = self.resolution
+        check_positive(n, "resolution", integer=True)
+        check_positive(self.grid_radius, "grid_radius")
+        expected = {
+            "object_generator.synthesis.resolution": (self.object_generator.synthesis.resolution, 2 * n),
+            "object_generator.synthesis.out_channels": (
+                self.object_generator.synthesis.out_channels,
+                self.shape.generator_channels + 3,
+            ),
+            "background_generator.synthesis.resolution": (self.background_generator.synthesis.resolution, 2 * n),
+            "background_generator.synthesis.out_channels": (self.background_generator.synthesis.out_channels, 3),
+            "shape.grid_size": (self.shape.grid_size, n),
+            "renderer.image_size": (tuple(self.renderer.image_size), (n, n)),
+            "camera.image_size": (tuple(self.camera.image_size), (n, n)),
+        }
+        for name, (got, want) in expected.items():
+            if got != want:
+                raise ValueError(f"{name}: expected {want} for resolution={n}, got {got}")
+
+    def build(self) -> SceneGenerator:
+        """Makes the module."""
+        return SceneGenerator(self)
+
+
+@dataclass
+class SceneOutput:
+    """One batch of generated scenes.
+
+    Attributes:
+        image: (B, 3, N, N) rendered image over the background crop.
+        shape_image: (B, 3, N, N) vertex positions in object space (before the viewpoint).
+        vertices: (B, N², 3) the same as mesh vertices (unused grid vertices included, masked by
+            ``SceneGenerator.grid.vertex_mask``).
+        texture: (B, 3, 2N, 2N) UV texture (row 0 = v = 1).
+        background: (B, 3, 2N, 2N) the full background.
+        background_crop: (B, 3, N, N) the window behind the object.
+        rotation: (B, 3, 3) the viewpoint's object rotation.
+        render: the renderer's full output (alpha, depth, normals, face index...).
+    """
+
+    image: torch.Tensor
+    shape_image: torch.Tensor
+    vertices: torch.Tensor
+    texture: torch.Tensor
+    background: torch.Tensor
+    background_crop: torch.Tensor
+    rotation: torch.Tensor
+    render: RenderOutput
+
+
+class SceneGenerator(PretrainedMixin, nn.Module):
+    """Object StyleGAN + background StyleGAN + shape assembly + renderer.
+
+    Args:
+        config: :class:`SceneConfig`.
+    """
+
+    config_class = SceneConfig
+
+    def __init__(self, config: SceneConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or SceneConfig()
+        cfg = self.config
+        self.object_generator = Generator(cfg.object_generator)
+        self.background_generator = Generator(cfg.background_generator)
+        self.object_shape = ObjectShape(cfg.shape)
+        self.background_crop = BackgroundCrop(cfg.background_crop)
+        self.grid = build_mesh_grid(cfg.resolution, radius=cfg.grid_radius)
+        self.register_buffer("faces", self.grid.faces, persistent=False)
+        self.register_buffer("face_uvs", self.grid.face_uvs, persistent=False)
+        self._renderers: dict[str, SoftExtensionRenderer] = {}
+
+    def renderer_for(self, device: torch.device) -> SoftExtensionRenderer:
+        """The renderer, built for ``device`` (``backend='auto'`` resolves per device type)."""
+        key = torch.device(device).type
+        if key not in self._renderers:
+            self._renderers[key] = self.config.renderer.build(key)
+        return self._renderers[key]
+
+    def forward(
+        self,
+        z_obj: torch.Tensor,
+        z_bg: torch.Tensor,
+        rotation: torch.Tensor | None = None,
+        *,
+        truncation_psi: float = 1.0,
+        noise_mode: str = "random",
+        generator: torch.Generator | None = None,
+        vertex_normals: bool = False,
+    ) -> SceneOutput:
+        """Generates and renders a batch of scenes.
+
+        Args:
+            z_obj: (B, z_dim) object latents.
+            z_bg: (B, z_dim) background latents (independent of the object's, paper §7).
+            rotation: (B, 3, 3) object rotations (viewpoints); sampled from ``config.viewpoints``
+                when None.
+            truncation_psi: StyleGAN truncation of both generators (1: off).
+            noise_mode: ``'random'``, ``'const'`` or ``'none'``.
+            generator: optional ``torch.Generator`` for every random draw (style mixing, noise,
+                viewpoints, background crops), making the output deterministic.
+            vertex_normals: also render a normal map (``render.normals``).
+
+        Returns:
+            :class:`SceneOutput`.
+        """
+        cfg = self.config
+        check_tensor(z_obj, "z_obj", ("B", cfg.object_generator.mapping.z_dim), floating=True)
+        batch = z_obj.shape[0]
+        check_tensor(z_bg, "z_bg", (batch, cfg.background_generator.mapping.z_dim), floating=True)
+        if rotation is None:
+            rotation = self.config.viewpoints.sample_rotations(batch, generator=generator, device=z_obj.device)
+        check_tensor(rotation, "rotation", (batch, 3, 3), floating=True)
+
+        raw = self.object_generator(z_obj, truncation_psi=truncation_psi, noise_mode=noise_mode, generator=generator)
+        shape_channels = cfg.shape.generator_channels
+        shape_image = self.object_shape(raw[:, :shape_channels])
+        texture = raw[:, shape_channels:]
+        background = self.background_generator(z_bg, truncation_psi=truncation_psi, noise_mode=noise_mode, generator=generator)
+        crop = self.background_crop(background, (cfg.resolution, cfg.resolution), generator=generator)
+
+        vertices = self.grid.shape_image_to_vertices(shape_image)
+        device_type = z_obj.device.type
+        # The renderer always runs in float32 (rasterizers reject half precision; depth tests and
+        # the exact-gradient shader need the range), whatever autocast the networks use.
+        with torch.autocast(device_type=device_type, enabled=False):
+            verts32 = vertices.float()
+            rotation32 = rotation.float()
+            screen = cfg.camera.project(verts32, rotation32)
+            normals = None
+            if vertex_normals:
+                from gan3dlib.ops.mesh import vertex_normals as compute_normals
+
+                normals = compute_normals(torch.einsum("bij,bvj->bvi", rotation32, verts32), self.faces)
+            render = self.renderer_for(z_obj.device)(
+                screen, self.faces, texture=texture.float(), face_uvs=self.face_uvs.float(),
+                background=crop.float(), vertex_normals=normals,
+            )
+        return SceneOutput(
+            image=render.image,
+            shape_image=shape_image,
+            vertices=vertices,
+            texture=texture,
+            background=background,
+            background_crop=crop,
+            rotation=rotation,
+            render=render,
+        )
