@@ -16,12 +16,15 @@ network type is ``*_generator.synthesis.block_type``. See :mod:`gan3dlib.presets
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from gan3dlib.hub import PretrainedMixin
+from gan3dlib.mesh.export import export_mesh
 from gan3dlib.mesh.grid import build_mesh_grid
 from gan3dlib.nets.generator import Generator, GeneratorConfig
 from gan3dlib.nets.mapping import MappingConfig
@@ -30,7 +33,7 @@ from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler
 from gan3dlib.render.renderer import RendererConfig, RenderOutput, SoftExtensionRenderer
 from gan3dlib.scene.background import BackgroundCrop, BackgroundCropConfig
 from gan3dlib.shape.object_shape import ObjectShape, ObjectShapeConfig
-from gan3dlib.utils.checks import check_positive, check_tensor
+from gan3dlib.utils.checks import check_positive, check_tensor, describe
 
 __all__ = ["SceneConfig", "SceneGenerator", "SceneOutput"]
 
@@ -218,4 +221,45 @@ class SceneGenerator(PretrainedMixin, nn.Module):
             background_crop=crop,
             rotation=rotation,
             render=render,
+        )
+
+    def export(
+        self,
+        output: SceneOutput,
+        index: int,
+        path: str | os.PathLike[str],
+        format: str | None = None,
+        value_range: tuple[float, float] = (-1.0, 1.0),
+    ) -> list[Path]:
+        """Exports sample ``index`` of ``output`` as a textured mesh (OBJ+MTL+PNG, GLB or PLY).
+
+        The mesh is written in object space (canonical pose, before the viewpoint rotation), with
+        the unused grid vertices dropped; the texture is mapped from ``value_range`` (the
+        generator's image range, [-1, 1] for data normalised that way) to [0, 1] and clamped.
+
+        Args:
+            output: a :class:`SceneOutput` of this generator.
+            index: which sample of the batch.
+            path: target file; its extension picks the format when ``format`` is None.
+            format: ``'obj'``, ``'glb'`` or ``'ply'``.
+            value_range: (low, high) of the texture values.
+
+        Returns:
+            The written paths.
+        """
+        batch = output.vertices.shape[0]
+        if isinstance(index, bool) or not isinstance(index, int) or not -batch <= index < batch:
+            raise ValueError(f"index: expected an int in [0, {batch}), got {describe(index)}")
+        low, high = value_range
+        if not high > low:
+            raise ValueError(f"value_range: expected (low, high) with high > low, got {value_range!r}")
+        texture = ((output.texture[index].detach().float() - low) / (high - low)).clamp(0.0, 1.0).cpu()
+        return export_mesh(
+            path,
+            output.vertices[index].detach().float().cpu(),
+            self.grid.faces.cpu(),
+            format=format,
+            uvs=self.grid.uvs.cpu(),
+            texture=texture,
+            vertex_mask=self.grid.vertex_mask.cpu(),
         )

@@ -124,3 +124,20 @@ def test_bad_latents_name_the_argument():
         scene(torch.randn(2, Z + 1), torch.randn(2, Z))
     with pytest.raises(ValueError, match="z_bg"):
         scene(torch.randn(2, Z), torch.randn(3, Z))
+
+
+@pytest.mark.parametrize("fmt", ["obj", "glb", "ply"])
+def test_export_a_generated_sample(tmp_path, fmt):
+    import trimesh
+
+    scene = tiny().build().eval()
+    out = scene(torch.randn(2, Z), torch.randn(2, Z), noise_mode="const")
+    paths = scene.export(out, 1, tmp_path / f"sample.{fmt}")
+    mesh = trimesh.load(paths[0], force="mesh", process=False)
+    used = scene.grid.vertex_mask.reshape(-1)
+    expected = out.vertices[1][used].detach().numpy()
+    assert mesh.vertices.shape == expected.shape
+    assert abs(mesh.vertices - expected).max() < 1e-5
+    assert len(mesh.faces) == scene.grid.num_faces
+    with pytest.raises(ValueError, match="index"):
+        scene.export(out, 2, tmp_path / "bad.glb")

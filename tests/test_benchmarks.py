@@ -26,3 +26,13 @@ def test_scene_is_inside_the_image():
     screen, *_ = bench.make_scene(grid_size=8, batch=2, image_size=32)
     assert float(screen[..., :2].min()) > 0 and float(screen[..., :2].max()) < 32
     assert float(screen[..., 2].min()) > 0
+
+
+def test_generator_benchmark_runs_at_a_tiny_size():
+    spec_g = importlib.util.spec_from_file_location(
+        "bench_generator", Path(__file__).parents[1] / "benchmarks" / "bench_generator.py"
+    )
+    bench_g = importlib.util.module_from_spec(spec_g)
+    spec_g.loader.exec_module(bench_g)
+    row = bench_g.measure("tiny_cpu", batch=2, repeats=1)
+    assert row["params_object_g"] > 0 and row["fwd_img_s"] > 0 and 0 < row["render_share"] < 1
