@@ -14,6 +14,10 @@ preset       settings (paper §7–8, Table 2)
 ``tiny_cpu`` 32², small networks (2-layer mapping, 64-d latents, few channels): trains on 2 CPU cores
 ============ ================================================================================
 
+:class:`SceneSpec` holds the same few numbers as a config dataclass, for command lines:
+``--model.resolution 64`` on a spec changes the generators' resolutions with it, which a single
+field of the detailed :class:`~gan3dlib.scene.SceneConfig` cannot (it is consistency-checked).
+
 Ablations (:func:`ablation`), applied to any base: ``CRISP`` (crisp renderer, no size constraint,
 no pyramid), ``SOFT`` (soft renderer only), ``SIZE`` (+ size constraint), ``FULL`` (+ pyramid),
 ``VIEW`` (FULL with yaw ±120°), ``CAR``/``BUS`` (FULL with a sheet s0, no size constraint).
@@ -34,7 +38,18 @@ from gan3dlib.scene.generator import SceneConfig
 from gan3dlib.shape.object_shape import ObjectShapeConfig
 from gan3dlib.shape.pyramid import ShapePyramidConfig
 
-__all__ = ["scene_config", "ffhq", "lsun_car", "lsun_bus", "tiny_cpu", "ablation", "ABLATIONS", "PRESETS"]
+__all__ = [
+    "SceneSpec",
+    "scene_config",
+    "ffhq",
+    "lsun_car",
+    "lsun_bus",
+    "tiny_cpu",
+    "ablation",
+    "ABLATIONS",
+    "PRESETS",
+    "PRESET_SPECS",
+]
 
 Ablation = Literal["CRISP", "SOFT", "SIZE", "FULL", "VIEW", "CAR", "BUS"]
 ABLATIONS: tuple[str, ...] = ("CRISP", "SOFT", "SIZE", "FULL", "VIEW", "CAR", "BUS")
@@ -100,53 +115,109 @@ def scene_config(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class SceneSpec:
+    """The high-level knobs of a scene generator; :meth:`scene_config` expands them.
+
+    Fields are the arguments of :func:`scene_config` (same names, same defaults: the paper's FFHQ
+    model). Validated at construction by expanding them.
+    """
+
+    resolution: int = 128
+    z_dim: int = 512
+    mapping_layers: int = 8
+    channel_base: int = 16384
+    channel_max: int = 512
+    block_type: Literal["stylegan2", "adain"] = "stylegan2"
+    init: Literal["sphere", "sheet"] = "sphere"
+    use_pyramid: bool = True
+    pyramid_levels: int = 4
+    use_size_constraint: bool = True
+    s_max: float = 1.3
+    renderer_mode: Literal["soft", "crisp"] = "soft"
+    blur_px: float = 1.0
+    yaw_range_degrees: tuple[float, float] = (-45.0, 45.0)
+    pitch_range_degrees: tuple[float, float] = (-15.0, 15.0)
+    fov_degrees: float = 30.0
+    shape_scale: float = 0.002
+
+    def __post_init__(self) -> None:
+        self.scene_config()  # raises ValueError naming the offending setting
+
+    def scene_config(self) -> SceneConfig:
+        """The detailed, consistent :class:`~gan3dlib.scene.SceneConfig`."""
+        settings = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return scene_config(**settings)
+
+    def build(self):
+        """Makes the :class:`~gan3dlib.scene.SceneGenerator`."""
+        return self.scene_config().build()
+
+
+PRESET_SPECS: dict[str, SceneSpec] = {
+    "ffhq": SceneSpec(),
+    "lsun_car": SceneSpec(init="sheet", use_size_constraint=False),
+    "lsun_bus": SceneSpec(init="sheet", use_size_constraint=False),
+    "tiny_cpu": SceneSpec(32, z_dim=64, mapping_layers=2, channel_base=512, channel_max=64, pyramid_levels=3),
+}
+
+
 def ffhq() -> SceneConfig:
     """The paper's FULL face model: FFHQ at 128²."""
-    return scene_config(128)
+    return PRESET_SPECS["ffhq"].scene_config()
 
 
 def lsun_car() -> SceneConfig:
     """The paper's LSUN car model: sheet s0, no size constraint."""
-    return scene_config(128, init="sheet", use_size_constraint=False)
+    return PRESET_SPECS["lsun_car"].scene_config()
 
 
 def lsun_bus() -> SceneConfig:
     """The paper's LSUN bus model (same settings as the car model)."""
-    return lsun_car()
+    return PRESET_SPECS["lsun_bus"].scene_config()
 
 
 def tiny_cpu() -> SceneConfig:
     """A 32² model small enough to train on 2 CPU cores in minutes."""
-    return scene_config(32, z_dim=64, mapping_layers=2, channel_base=512, channel_max=64, pyramid_levels=3)
+    return PRESET_SPECS["tiny_cpu"].scene_config()
 
 
 PRESETS = {"ffhq": ffhq, "lsun_car": lsun_car, "lsun_bus": lsun_bus, "tiny_cpu": tiny_cpu}
 
+_SWITCHES: dict[str, dict] = {
+    "CRISP": dict(renderer_mode="crisp", use_size_constraint=False, use_pyramid=False),
+    "SOFT": dict(use_size_constraint=False, use_pyramid=False),
+    "SIZE": dict(use_pyramid=False),
+    "FULL": dict(),
+    "VIEW": dict(yaw_range_degrees=(-120.0, 120.0)),
+    "CAR": dict(init="sheet", use_size_constraint=False),
+    "BUS": dict(init="sheet", use_size_constraint=False),
+}
 
-def ablation(base: SceneConfig, name: Ablation) -> SceneConfig:
+
+def ablation(base: SceneConfig | SceneSpec, name: Ablation) -> SceneConfig | SceneSpec:
     """One of the paper's ablations (Table 2) on top of ``base``'s networks and resolution.
 
+    The ablations differ from FULL only in the renderer mode, the size constraint, the pyramid,
+    the yaw range and s0; everything else (resolution, networks, camera, band) comes from ``base``.
+
     Args:
-        base: the config whose resolution, networks, camera and renderer band are kept.
+        base: a :class:`SceneSpec` (returns a spec) or a :class:`~gan3dlib.scene.SceneConfig`
+            (returns a config; its background crop is kept too).
         name: ``'CRISP'``, ``'SOFT'``, ``'SIZE'``, ``'FULL'``, ``'VIEW'``, ``'CAR'`` or ``'BUS'``.
 
     Returns:
-        The ablation's :class:`~gan3dlib.scene.SceneConfig`.
+        The ablation, of the same type as ``base``.
     """
-    if name not in ABLATIONS:
+    if name not in _SWITCHES:
         raise ValueError(f"name: expected one of {list(ABLATIONS)}, got {name!r}")
-    switches = {
-        "CRISP": dict(renderer_mode="crisp", use_size_constraint=False, use_pyramid=False),
-        "SOFT": dict(use_size_constraint=False, use_pyramid=False),
-        "SIZE": dict(use_pyramid=False),
-        "FULL": dict(),
-        "VIEW": dict(yaw_range_degrees=(-120.0, 120.0)),
-        "CAR": dict(init="sheet", use_size_constraint=False),
-        "BUS": dict(init="sheet", use_size_constraint=False),
-    }[name]
+    full = dict(renderer_mode="soft", use_size_constraint=True, use_pyramid=True, init="sphere")
+    if isinstance(base, SceneSpec):
+        return dataclasses.replace(base, **{**full, **_SWITCHES[name]})
     mapping = base.object_generator.mapping
     synthesis = base.object_generator.synthesis
-    settings = dict(
+    spec = SceneSpec(
+        resolution=base.resolution,
         z_dim=mapping.z_dim,
         mapping_layers=mapping.num_layers,
         channel_base=synthesis.channel_base,
@@ -155,10 +226,10 @@ def ablation(base: SceneConfig, name: Ablation) -> SceneConfig:
         pyramid_levels=base.shape.pyramid.levels,
         s_max=base.shape.s_max,
         blur_px=base.renderer.blur_px,
+        yaw_range_degrees=(-45.0, 45.0),
         pitch_range_degrees=base.viewpoints.pitch_range_degrees,
         fov_degrees=base.camera.fov_degrees,
         shape_scale=base.shape.shape_scale,
     )
-    settings.update(switches)
-    config = scene_config(base.resolution, **settings)
+    config = ablation(spec, name).scene_config()
     return dataclasses.replace(config, background_crop=base.background_crop)

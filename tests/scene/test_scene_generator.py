@@ -141,3 +141,20 @@ def test_export_a_generated_sample(tmp_path, fmt):
     assert len(mesh.faces) == scene.grid.num_faces
     with pytest.raises(ValueError, match="index"):
         scene.export(out, 2, tmp_path / "bad.glb")
+
+
+def test_scene_spec_expands_consistently_and_parses_overrides():
+    from gan3dlib.config import parse_overrides
+    from gan3dlib.presets import PRESET_SPECS, SceneSpec
+
+    spec = PRESET_SPECS["tiny_cpu"]
+    assert from_json(SceneSpec, to_json(spec)) == spec
+    assert spec.scene_config() == tiny_cpu()
+    smaller = parse_overrides(SceneSpec, ["--resolution", "16", "--pyramid_levels", "2"], default=spec)
+    config = smaller.scene_config()
+    assert config.resolution == 16 and config.object_generator.synthesis.resolution == 32
+    assert config.object_generator.synthesis.out_channels == 3 * 2 + 3
+    for name in ABLATIONS:
+        assert ablation(spec, name).scene_config() == ablation(spec.scene_config(), name)
+    with pytest.raises(ValueError, match="s_max"):
+        SceneSpec(s_max=-1.0)
