@@ -1,8 +1,11 @@
 """gan3dlib: generative models of textured 3D meshes learned from 2D photo collections.
 
-Subpackages follow the pipeline: :mod:`gan3dlib.mesh` (shape-image mesh grid and initial shapes),
-:mod:`gan3dlib.ops` (Kaolin-named mesh ops), :mod:`gan3dlib.render` (camera, rasterizers and the
-soft-extension renderer).
+Subpackages follow the pipeline: :mod:`gan3dlib.nets` (StyleGAN generator and discriminator),
+:mod:`gan3dlib.shape` (shape pyramid, size constraint), :mod:`gan3dlib.mesh` (shape-image mesh grid,
+initial shapes, export), :mod:`gan3dlib.ops` (Kaolin-named mesh ops), :mod:`gan3dlib.render`
+(camera, rasterizers and the soft-extension renderer), :mod:`gan3dlib.scene` (the scene generator);
+:mod:`gan3dlib.presets`, :mod:`gan3dlib.config` and :mod:`gan3dlib.hub` hold presets, config
+serialisation and model sharing.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 __version__ = "0.1.0.dev0"
 
 from gan3dlib.mesh import MeshGrid, build_mesh_grid, sheet_shape_image, sphere_shape_image
+from gan3dlib.presets import SceneSpec
 from gan3dlib.render import (
     PerspectiveCamera,
     RendererConfig,
     SoftExtensionRenderer,
     ViewpointSampler,
 )
+from gan3dlib.scene import SceneConfig, SceneGenerator
 
 __all__ = [
     "__version__",
@@ -27,4 +32,7 @@ __all__ = [
     "RendererConfig",
     "SoftExtensionRenderer",
     "ViewpointSampler",
+    "SceneConfig",
+    "SceneGenerator",
+    "SceneSpec",
 ]
