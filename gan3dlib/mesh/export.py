@@ -32,9 +32,7 @@ Decisions shared by all writers:
 from __future__ import annotations
 
 import io
-import json
 import os
-import struct
 import uuid
 from pathlib import Path
 
@@ -42,6 +40,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from gan3dlib.mesh.gltf import glb_bytes
 from gan3dlib.ops.mesh import vertex_normals
 from gan3dlib.render.texture import sample_texture
 from gan3dlib.utils.checks import check_faces, check_tensor, describe
@@ -49,9 +48,6 @@ from gan3dlib.utils.checks import check_faces, check_tensor, describe
 __all__ = ["export_obj", "export_glb", "export_ply", "export_mesh", "sample_vertex_colors"]
 
 _FORMATS = ("obj", "glb", "ply")
-_GLB_MAGIC, _GLB_JSON, _GLB_BIN = 0x46546C67, 0x4E4F534A, 0x004E4942
-_FLOAT, _UINT32 = 5126, 5125  # glTF accessor component types
-_ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 
 
 def _resolve_path(path: str | os.PathLike, ext: str) -> Path:
@@ -222,53 +218,6 @@ def export_obj(
     return obj_path, mtl_path, png_path
 
 
-def _glb_bytes(positions: np.ndarray, nrm: np.ndarray | None, texcoord: np.ndarray, tri: np.ndarray,
-               png: bytes, alpha: bool, name: str) -> bytes:
-    """Packs float32 ``(V', 3)`` positions and normals, ``(V', 2)`` texcoords, ``(F, 3)`` indices
-    and the PNG into a GLB container (12-byte header, space-padded JSON chunk, BIN chunk)."""
-    blobs: list[bytes] = []
-    views: list[dict] = []
-    accessors: list[dict] = []
-
-    def add_view(data: bytes, target: int | None = None) -> int:
-        view = {"buffer": 0, "byteOffset": sum(len(b) for b in blobs), "byteLength": len(data)}
-        views.append(view if target is None else {**view, "target": target})
-        blobs.append(data + b"\x00" * (-len(data) % 4))  # keeps every view 4-byte aligned
-        return len(views) - 1
-
-    def add_accessor(array: np.ndarray, kind: str, component: int, target: int) -> int:
-        acc = {"bufferView": add_view(array.tobytes(), target), "componentType": component,
-               "count": int(array.shape[0]), "type": kind}
-        accessors.append(acc)
-        return len(accessors) - 1
-
-    attributes = {"POSITION": add_accessor(positions, "VEC3", _FLOAT, _ARRAY_BUFFER)}
-    accessors[0].update(min=positions.min(axis=0).tolist(), max=positions.max(axis=0).tolist())
-    if nrm is not None:
-        attributes["NORMAL"] = add_accessor(nrm, "VEC3", _FLOAT, _ARRAY_BUFFER)
-    attributes["TEXCOORD_0"] = add_accessor(texcoord, "VEC2", _FLOAT, _ARRAY_BUFFER)
-    indices = add_accessor(tri.reshape(-1).astype("<u4"), "SCALAR", _UINT32, _ELEMENT_ARRAY_BUFFER)
-    image_view = add_view(png)
-    material = {"name": "material0", "doubleSided": False, "pbrMetallicRoughness": {
-        "baseColorTexture": {"index": 0}, "metallicFactor": 0.0, "roughnessFactor": 1.0}}
-    if alpha:
-        material["alphaMode"] = "BLEND"
-    binary = b"".join(blobs)
-    gltf = {
-        "asset": {"version": "2.0", "generator": "gan3dlib"},
-        "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0, "name": name}],
-        "meshes": [{"primitives": [{"attributes": attributes, "indices": indices, "material": 0, "mode": 4}]}],
-        "materials": [material], "textures": [{"source": 0, "sampler": 0}],
-        "samplers": [{"magFilter": 9729, "minFilter": 9987, "wrapS": 33071, "wrapT": 33071}],  # clamp to edge
-        "images": [{"bufferView": image_view, "mimeType": "image/png"}],
-        "accessors": accessors, "bufferViews": views, "buffers": [{"byteLength": len(binary)}],
-    }
-    js = json.dumps(gltf, separators=(",", ":")).encode("utf-8")
-    js += b" " * (-len(js) % 4)
-    return b"".join([struct.pack("<III", _GLB_MAGIC, 2, 12 + 8 + len(js) + 8 + len(binary)),
-                     struct.pack("<II", len(js), _GLB_JSON), js, struct.pack("<II", len(binary), _GLB_BIN), binary])
-
-
 def export_glb(
     path: str | os.PathLike, vertices: torch.Tensor, faces: torch.Tensor, uvs: torch.Tensor,
     texture: torch.Tensor, face_uvs_idx: torch.Tensor | None = None, vertex_mask: torch.Tensor | None = None,
@@ -316,7 +265,7 @@ def export_glb(
         positions, uv, tri = positions[unique[:, 0]], uv[unique[:, 1]], inverse.reshape(-1, 3)
         nrm = None if nrm is None else nrm[unique[:, 0]]
     texcoord = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=-1).astype(np.float32)
-    data = _glb_bytes(np.ascontiguousarray(positions, np.float32), nrm, texcoord, tri, png,
+    data = glb_bytes(np.ascontiguousarray(positions, np.float32), nrm, texcoord, tri, png,
                       texture.shape[0] == 4, glb_path.stem)
     _atomic_write_many([(glb_path, data)])
     return glb_path
