@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -39,6 +40,8 @@ WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 
 M = TypeVar("M", bound=nn.Module)
+# A hub repo id: "name" or "owner/name" (no leading dot, slash or tilde, so local paths never match).
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 
 
 def model_card(model: nn.Module, facts: dict[str, Any] | None = None) -> str:
@@ -123,8 +126,11 @@ def _resolve(source: str | os.PathLike[str], revision: str | None, local_files_o
     previous = path.with_name(path.name + ".previous")
     if previous.is_dir():  # a save was interrupted between its two renames
         return previous
-    if path.exists() or os.sep in str(source) or str(source).startswith("."):
-        raise ValueError(f"source: expected a model folder with {CONFIG_NAME} and {WEIGHTS_NAME}, got {str(source)!r}")
+    if path.exists() or not _REPO_ID.match(str(source)):
+        raise ValueError(
+            f"source: expected a model folder with {CONFIG_NAME} and {WEIGHTS_NAME} or a hub repo id "
+            f"('owner/name'), got {str(source)!r}"
+        )
     try:
         from huggingface_hub import snapshot_download
     except ImportError as err:  # pragma: no cover - huggingface_hub comes with accelerate

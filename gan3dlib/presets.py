@@ -4,15 +4,12 @@
 numbers that matter (the generators' resolutions and channel counts follow from ``resolution`` and
 the shape settings). The named presets are thin wrappers:
 
-============ ================================================================================
-preset       settings (paper §7–8, Table 2)
-============ ================================================================================
-``ffhq``     128², sphere s0 (r = 0.5), soft renderer, size constraint s_max = 1.3, K = 4 pyramid,
-             yaw ±45°, pitch ±15°, 8-layer mapping (the paper's FULL model)
-``lsun_car`` as ``ffhq`` but a flat-sheet s0 and no size constraint
-``lsun_bus`` the same as ``lsun_car`` (the paper trains one model per category)
-``tiny_cpu`` 32², small networks (2-layer mapping, 64-d latents, few channels): trains on 2 CPU cores
-============ ================================================================================
+- ``ffhq``: 128², sphere s0 (r = 0.5), soft renderer, size constraint s_max = 1.3, K = 4 pyramid,
+  yaw ±45°, pitch ±15°, 8-layer mapping (the paper's FULL model);
+- ``lsun_car``: as ``ffhq`` but a flat-sheet s0 and no size constraint;
+- ``lsun_bus``: the same as ``lsun_car`` (the paper trains one model per category);
+- ``tiny_cpu``: 32², small networks (2-layer mapping, 64-d latents, few channels), trains on 2 CPU
+  cores.
 
 :class:`SceneSpec` holds the same few numbers as a config dataclass, for command lines:
 ``--model.resolution 64`` on a spec changes the generators' resolutions with it, which a single

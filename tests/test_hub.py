@@ -108,3 +108,23 @@ def test_interrupted_swap_falls_back_to_previous(model, tmp_path):
     folder.rename(tmp_path / "g.previous")  # as if killed between the two renames
     loaded = Tiny.from_pretrained(tmp_path / "g")
     torch.testing.assert_close(loaded.w_avg, model.w_avg)
+
+
+def test_sources_are_told_apart(tmp_path, monkeypatch):
+    """Local paths never reach the hub; 'owner/name' ids do (offline here: a clear error)."""
+    calls = []
+
+    def fake_download(repo_id, **kwargs):
+        calls.append(repo_id)
+        raise OSError("offline")
+
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
+    with pytest.raises(ValueError, match="reachable hub repository"):
+        Tiny.from_pretrained("someone/tiny-model")
+    assert calls == ["someone/tiny-model"]
+    for local in (str(tmp_path / "missing"), "./missing", "~/missing", "a/b/c"):
+        with pytest.raises(ValueError, match="model folder"):
+            Tiny.from_pretrained(local)
+    assert calls == ["someone/tiny-model"]
