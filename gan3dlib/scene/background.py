@@ -86,13 +86,14 @@ class BackgroundCrop(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Window offsets (top, left), each (B,) int64 in ``[0, free]``."""
         offsets = []
+        draw_on = generator.device if generator is not None else None  # draws follow the generator
         for span in free:
             if self.config.distribution == "center":
                 value = torch.full((batch,), span // 2, dtype=torch.long)
             elif self.config.distribution == "uniform":
-                value = torch.randint(0, span + 1, (batch,), generator=generator)
+                value = torch.randint(0, span + 1, (batch,), generator=generator, device=draw_on)
             else:
-                noise = torch.randn(batch, generator=generator) * (self.config.std * span)
+                noise = torch.randn(batch, generator=generator, device=draw_on) * (self.config.std * span)
                 value = (span / 2 + noise).round().clamp(0, span).long()
             offsets.append(value.to(device))
         return offsets[0], offsets[1]

@@ -1,0 +1,111 @@
+"""The training config: one dataclass that says exactly what ran (written to the run folder).
+
+Every precision and parallelism choice lives here, not in accelerate's environment or YAML, so a
+run folder's ``train_config.json`` describes the run completely. Recipes start from a preset and
+take ``--a.b value`` overrides (:func:`gan3dlib.config.parse_overrides`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gan3dlib.presets import SceneSpec
+from gan3dlib.utils.checks import check_positive
+
+__all__ = ["TrainConfig"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run (StyleGAN2-ADA defaults where the paper is silent).
+
+    Attributes:
+        model: the scene generator's knobs (:class:`~gan3dlib.presets.SceneSpec`).
+        data: an image folder or StyleGAN dataset ``.zip``, or ``"synthetic"`` for the built-in
+            procedural dataset.
+        synthetic_images: size of the synthetic dataset.
+        hflip: random horizontal flips of the real images.
+        out: the run folder (config, checkpoints, samples, the exported model).
+        kimg: training length in thousands of real images shown to D.
+        batch_size: global batch size (split evenly over processes).
+        g_lr: generator learning rate (ADA: 0.0025).
+        d_lr: discriminator learning rate (ADA: 0.0025).
+        adam_beta1: Adam beta1 (StyleGAN: 0).
+        adam_beta2: Adam beta2 (StyleGAN: 0.99).
+        r1_gamma: R1 weight; None uses ADA's heuristic ``0.0002 * N² / batch_size``.
+        r1_interval: lazy regularisation interval (ADA: 16; D's Adam is rescaled accordingly).
+        ema_kimg: G_ema half-life in k-images; None uses ``batch_size * 10 / 32`` (ADA).
+        ema_rampup: EMA ramp-up ratio (ADA: 0.05).
+        mixed_precision: ``'no'``, ``'fp16'`` or ``'bf16'`` for the networks; the renderer always
+            runs in float32.
+        cpu: force the CPU even when a GPU is present (also makes gloo the process group).
+        seed: global seed; the data, latents, viewpoints and noise of step k are a function of
+            (seed, k, process index), so resuming reproduces the next steps exactly.
+        checkpoint_kimg: checkpoint interval in k-images.
+        keep_checkpoints: number of checkpoints kept.
+        sample_kimg: sample-sheet interval in k-images.
+        log_kimg: progress/log interval in k-images.
+        tensorboard: also log to TensorBoard (needs the ``tensorboard`` package).
+        resume: ``None``, ``"latest"`` (the run folder's newest checkpoint) or a checkpoint path.
+        num_workers: data loader worker processes.
+    """
+
+    model: SceneSpec = field(default_factory=SceneSpec)
+    data: str = "synthetic"
+    synthetic_images: int = 2000
+    hflip: bool = False
+    out: str = "runs/default"
+    kimg: float = 25000.0
+    batch_size: int = 32
+    g_lr: float = 0.0025
+    d_lr: float = 0.0025
+    adam_beta1: float = 0.0
+    adam_beta2: float = 0.99
+    r1_gamma: float | None = None
+    r1_interval: int = 16
+    ema_kimg: float | None = None
+    ema_rampup: float = 0.05
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    cpu: bool = False
+    seed: int = 0
+    checkpoint_kimg: float = 50.0
+    keep_checkpoints: int = 3
+    sample_kimg: float = 50.0
+    log_kimg: float = 1.0
+    tensorboard: bool = False
+    resume: str | None = None
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, str) or not self.data:
+            raise ValueError(f"data: expected an image folder, a .zip or 'synthetic', got {self.data!r}")
+        for name in ("kimg", "g_lr", "d_lr", "checkpoint_kimg", "sample_kimg", "log_kimg", "ema_rampup"):
+            value = getattr(self, name)
+            check_positive(value, name)
+            if not math.isfinite(value):
+                raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+        for name in ("batch_size", "r1_interval", "keep_checkpoints", "synthetic_images"):
+            check_positive(getattr(self, name), name, integer=True)
+        check_positive(self.num_workers, "num_workers", integer=True, allow_zero=True)
+        if not (0.0 <= self.adam_beta1 < 1.0 and 0.0 <= self.adam_beta2 < 1.0):
+            raise ValueError(f"adam_beta1, adam_beta2: expected values in [0, 1), got {self.adam_beta1}, {self.adam_beta2}")
+        if self.r1_gamma is not None:
+            check_positive(self.r1_gamma, "r1_gamma", allow_zero=True)
+        if self.ema_kimg is not None:
+            check_positive(self.ema_kimg, "ema_kimg")
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise ValueError(f"mixed_precision: expected 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+
+    @property
+    def resolved_r1_gamma(self) -> float:
+        """R1 weight in effect (ADA's heuristic when ``r1_gamma`` is None)."""
+        if self.r1_gamma is not None:
+            return self.r1_gamma
+        return 0.0002 * self.model.resolution**2 / self.batch_size
+
+    @property
+    def resolved_ema_kimg(self) -> float:
+        """G_ema half-life in effect (ADA: ``batch_size * 10 / 32``)."""
+        return self.ema_kimg if self.ema_kimg is not None else self.batch_size * 10 / 32

@@ -1,0 +1,255 @@
+"""The training loop, readable top to bottom (StyleGAN2-ADA's recipe around the 3D scene generator).
+
+Each step:
+
+1. **D phase.** Generate fakes with the (unwrapped) scene generator without gradients; D learns
+   ``softplus(D(fake)) + softplus(-D(real))``; every ``r1_interval`` steps the lazy R1 penalty
+   ``gamma / 2 * ||∇D(real)||² * r1_interval`` is added.
+2. **G phase.** D is frozen; the scene generator (with style mixing) renders fakes, scored by the
+   unwrapped D: ``softplus(-D(fake))``.
+3. **EMA.** G_ema follows G with a half-life in k-images.
+
+Two models and two optimizers go through ``accelerate`` without ``accelerator.accumulate()``
+(one forward/backward per phase). Gradients are ``nan_to_num``'d; a non-finite loss on any
+process skips that phase's update on every process and is counted. Everything random in step k
+(real batch, latents, viewpoints, crops, noise, style mixing) is drawn from generators seeded by
+(seed, k, process index), so a resumed run continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DistributedDataParallelKwargs
+
+from gan3dlib.config import save_config
+from gan3dlib.nets import DiscriminatorConfig
+from gan3dlib.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from gan3dlib.train.config import TrainConfig
+from gan3dlib.train.ema import EMAConfig, ModelEMA
+from gan3dlib.train.loss import generator_loss, r1_penalty
+
+__all__ = ["train", "TrainResult", "build_dataset", "step_seed"]
+
+
+def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
+    """A 63-bit seed for one random stream of one step on one process."""
+    value = (seed * 1_000_003 + step) * 1_009 + rank
+    value = (value * 31 + stream) * 0x9E3779B97F4A7C15
+    return value % (2**63 - 1)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a finished run reports."""
+
+    kimg: float
+    steps: int
+    skipped_steps: int
+    seconds: float
+    last_losses: dict[str, float]
+    run_folder: Path
+
+
+def build_dataset(config: TrainConfig):
+    """The real-image dataset of the run: items (3, N, N) float32 in [-1, 1]."""
+    resolution = config.model.resolution
+    if config.data == "synthetic":
+        from gan3dlib.data.synthetic import SyntheticConfig, SyntheticImageDataset
+
+        return SyntheticImageDataset(SyntheticConfig(num_images=config.synthetic_images, resolution=resolution, seed=config.seed))
+    from gan3dlib.data.images import ImageDatasetConfig
+
+    return ImageDatasetConfig(path=config.data, resolution=resolution, hflip=config.hflip, seed=config.seed).build()
+
+
+class _StepBatches(torch.utils.data.IterableDataset):
+    """Yields this process's real batch of step ``start, start + 1, ...`` (workers interleave)."""
+
+    def __init__(self, dataset, batch: int, seed: int, rank: int, start: int) -> None:
+        self.dataset, self.batch, self.seed, self.rank, self.start = dataset, batch, seed, rank, start
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        step = self.start + worker
+        while True:
+            g = torch.Generator().manual_seed(step_seed(self.seed, step, self.rank, 0))
+            indices = torch.randint(len(self.dataset), (self.batch,), generator=g).tolist()
+            yield torch.stack([self.dataset[i] for i in indices])
+            step += workers
+
+
+def _sanitize_gradients(module: torch.nn.Module) -> None:
+    for p in module.parameters():
+        if p.grad is not None:
+            torch.nan_to_num_(p.grad, nan=0.0, posinf=1e5, neginf=-1e5)
+
+
+def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps: int | None = None) -> TrainResult:
+    """Trains a scene generator against a discriminator on ``config.data``.
+
+    Args:
+        config: the run's settings; written to ``<out>/train_config.json``.
+        accelerator: an existing Accelerator (e.g. from a test); built from ``config`` if None.
+        max_steps: stop after this many steps of this invocation (tests, benchmarks).
+
+    Returns:
+        :class:`TrainResult`.
+    """
+    accelerator = accelerator or Accelerator(
+        mixed_precision=config.mixed_precision,
+        cpu=config.cpu,
+        kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)],
+    )
+    rank, world = accelerator.process_index, accelerator.num_processes
+    if config.batch_size % world:
+        raise ValueError(f"batch_size: expected a multiple of the {world} processes, got {config.batch_size}")
+    local_batch = config.batch_size // world
+    device = accelerator.device
+    run = Path(config.out)
+    if accelerator.is_main_process:
+        save_config(config, run / "train_config.json")
+
+    # Models and optimizers (D's Adam is rescaled for lazy R1, as in StyleGAN2-ADA).
+    torch.manual_seed(config.seed)  # identical initial weights on every process
+    scene_config = config.model.scene_config()
+    G = scene_config.build()
+    synthesis = scene_config.object_generator.synthesis
+    D = DiscriminatorConfig(
+        resolution=config.model.resolution, channel_base=synthesis.channel_base, channel_max=synthesis.channel_max,
+        mbstd_group_size=min(4, local_batch),
+    ).build()
+    G_ema = ModelEMA(G, EMAConfig(half_life_kimg=config.resolved_ema_kimg, rampup=config.ema_rampup))
+    betas = (config.adam_beta1, config.adam_beta2)
+    ratio = config.r1_interval / (config.r1_interval + 1)
+    opt_G = torch.optim.Adam(G.parameters(), lr=config.g_lr, betas=betas, eps=1e-8)
+    opt_D = torch.optim.Adam(D.parameters(), lr=config.d_lr * ratio, betas=(betas[0] ** ratio, betas[1] ** ratio), eps=1e-8)
+
+    # Resume before wrapping (checkpoints hold unwrapped state).
+    step, skipped, start_kimg = 0, 0, 0.0
+    checkpoint = latest_checkpoint(run) if config.resume == "latest" else (Path(config.resume) if config.resume else None)
+    if config.resume and checkpoint is None:
+        raise ValueError(f"resume: no checkpoint found in {str(run / 'checkpoints')!r}")
+    if checkpoint is not None:
+        state, _, start_kimg = load_checkpoint(checkpoint, {"G": G, "D": D, "G_ema": G_ema.module}, {"G": opt_G, "D": opt_D})
+        step, skipped = int(state["step"]), int(state["skipped_steps"])
+        accelerator.print(f"resumed from {checkpoint} at {start_kimg:.3f} kimg (step {step})")
+    G_ema.module.to(device)
+    G, D, opt_G, opt_D = accelerator.prepare(G, D, opt_G, opt_D)
+    G_plain, D_plain = accelerator.unwrap_model(G), accelerator.unwrap_model(D)
+
+    dataset = build_dataset(config)
+    batches = iter(torch.utils.data.DataLoader(
+        _StepBatches(dataset, local_batch, config.seed, rank, step), batch_size=None, num_workers=config.num_workers
+    ))
+    z_dim = scene_config.object_generator.mapping.z_dim
+    gamma = config.resolved_r1_gamma
+    nimg = round(start_kimg * 1000)
+    target_nimg = round(config.kimg * 1000)
+    next_checkpoint = nimg + config.checkpoint_kimg * 1000
+    next_log = nimg + config.log_kimg * 1000
+    losses: dict[str, float] = {}
+    started = time.time()
+    steps_run = 0
+
+    while nimg < target_nimg and (max_steps is None or steps_run < max_steps):
+        real = next(batches).to(device)
+        g = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, rank, 1))
+        latents = torch.randn(4, local_batch, z_dim, generator=g, device=device)
+
+        # --- D phase: fakes without gradients; D(fake) and D(real) in two backward passes.
+        D.requires_grad_(True)
+        with torch.no_grad(), accelerator.autocast():
+            fake = G_plain(latents[0], latents[1], generator=g).image
+        do_r1 = gamma > 0 and step % config.r1_interval == 0
+        with accelerator.no_sync(D), accelerator.autocast():
+            loss_fake = torch.nn.functional.softplus(D(fake)).mean()
+        finite = _all_finite(accelerator, loss_fake)
+        accelerator.backward(loss_fake if finite else loss_fake * 0)
+        real_input = real.detach().requires_grad_(do_r1)
+        with accelerator.autocast():
+            real_logits = D(real_input)
+            loss_real = torch.nn.functional.softplus(-real_logits).mean()
+            loss_r1 = r1_penalty(real_input, real_logits) * (gamma / 2) * config.r1_interval if do_r1 else loss_real * 0
+        finite = _all_finite(accelerator, loss_real + loss_r1) and finite
+        accelerator.backward((loss_real + loss_r1) if finite else (loss_real + loss_r1) * 0)
+        if finite:
+            _sanitize_gradients(D)
+            opt_D.step()
+        opt_D.zero_grad(set_to_none=True)
+
+        # --- G phase: D frozen and unwrapped (no gradient sync for it), G wrapped.
+        D.requires_grad_(False)
+        with accelerator.autocast():
+            fake = G(latents[2], latents[3], generator=g).image
+            loss_g = generator_loss(D_plain(fake))
+        finite_g = _all_finite(accelerator, loss_g)
+        accelerator.backward(loss_g if finite_g else loss_g * 0)
+        if finite_g:
+            _sanitize_gradients(G)
+            opt_G.step()
+        opt_G.zero_grad(set_to_none=True)
+        skipped += int(not (finite and finite_g))
+
+        # --- EMA and counters.
+        G_ema.update(G_plain, config.batch_size, nimg)
+        nimg += config.batch_size
+        step += 1
+        steps_run += 1
+        losses = {
+            "loss_D": float(loss_fake.detach() + loss_real.detach()),
+            "loss_G": float(loss_g.detach()),
+            "loss_R1": float(loss_r1.detach()),
+        }
+        if nimg >= next_log or nimg >= target_nimg:
+            next_log += config.log_kimg * 1000
+            rate = steps_run * config.batch_size / max(time.time() - started, 1e-9)
+            accelerator.print(
+                f"kimg {nimg / 1000:.3f}  step {step}  D {losses['loss_D']:.4f}  G {losses['loss_G']:.4f}  "
+                f"R1 {losses['loss_R1']:.4f}  {rate:.1f} img/s  skipped {skipped}"
+            )
+        if nimg >= next_checkpoint or nimg >= target_nimg or (max_steps is not None and steps_run >= max_steps):
+            next_checkpoint += config.checkpoint_kimg * 1000
+            _checkpoint(accelerator, config, run, nimg, step, skipped, G_plain, D_plain, G_ema, opt_G, opt_D)
+
+    accelerator.wait_for_everyone()
+    return TrainResult(nimg / 1000, step, skipped, time.time() - started, losses, run)
+
+
+def _all_finite(accelerator: Accelerator, loss: torch.Tensor) -> bool:
+    """True when the loss is finite on every process (all processes then skip or step together)."""
+    flag = torch.isfinite(loss.detach()).float().reshape(1)
+    return bool(accelerator.gather(flag).min() > 0)
+
+
+def _checkpoint(accelerator, config, run, nimg, step, skipped, G, D, G_ema, opt_G, opt_D) -> None:
+    """Checkpoint (all processes' RNG gathered to the main one) plus the exported G_ema."""
+    rng = accelerator.gather(torch.get_rng_state().to(accelerator.device).unsqueeze(0)).cpu()
+    if accelerator.is_main_process:
+        states = {f"torch_cpu_{i}": rng[i] for i in range(rng.shape[0])}
+        save_checkpoint(
+            run, nimg / 1000, {"G": G, "D": D, "G_ema": G_ema.module}, {"G": opt_G, "D": opt_D}, states,
+            {"step": step, "skipped_steps": skipped, "nimg": nimg}, keep=config.keep_checkpoints,
+        )
+        G_ema.module.save_pretrained(run / "model", facts=_facts(config, nimg))
+    accelerator.wait_for_everyone()
+
+
+def _facts(config: TrainConfig, nimg: int) -> dict[str, Any]:
+    return {
+        "name": f"gan3dlib scene generator ({Path(config.out).name})",
+        "data": config.data,
+        "kimg": f"{nimg / 1000:.3f}",
+        "resolution": config.model.resolution,
+        "batch_size": config.batch_size,
+        "r1_gamma": f"{config.resolved_r1_gamma:.4g}",
+        "mixed_precision": config.mixed_precision,
+        "lr (G, D)": f"{config.g_lr}, {config.d_lr}",
+    }
+
