@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs
+from tqdm.auto import tqdm
 
 from gan3dlib.config import save_config
 from gan3dlib.nets import DiscriminatorConfig
@@ -157,6 +158,12 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
     losses: dict[str, float] = {}
     started = time.time()
     steps_run = 0
+    next_sample = nimg + config.sample_kimg * 1000
+    sample_latents = torch.randn(2, 8, z_dim, generator=torch.Generator().manual_seed(config.seed))
+    progress = tqdm(
+        total=target_nimg / 1000, initial=nimg / 1000, unit="kimg", disable=not accelerator.is_main_process,
+        bar_format="{l_bar}{bar}| {n:.3f}/{total:.3f} kimg [{elapsed}<{remaining}{postfix}]",
+    )
 
     while nimg < target_nimg and (max_steps is None or steps_run < max_steps):
         real = next(batches).to(device)
@@ -207,17 +214,22 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
             "loss_G": float(loss_g.detach()),
             "loss_R1": float(loss_r1.detach()),
         }
+        progress.update(config.batch_size / 1000)
         if nimg >= next_log or nimg >= target_nimg:
             next_log += config.log_kimg * 1000
             rate = steps_run * config.batch_size / max(time.time() - started, 1e-9)
-            accelerator.print(
-                f"kimg {nimg / 1000:.3f}  step {step}  D {losses['loss_D']:.4f}  G {losses['loss_G']:.4f}  "
-                f"R1 {losses['loss_R1']:.4f}  {rate:.1f} img/s  skipped {skipped}"
+            progress.set_postfix_str(
+                f"D {losses['loss_D']:.3f} G {losses['loss_G']:.3f} R1 {losses['loss_R1']:.3f} "
+                f"{rate:.1f} img/s skipped {skipped}"
             )
+        if accelerator.is_main_process and (nimg >= next_sample or nimg >= target_nimg):
+            next_sample += config.sample_kimg * 1000
+            _sample_sheet(G_ema.module, sample_latents, run / "samples" / f"sheet-{nimg / 1000:010.3f}kimg.png", config.seed)
         if nimg >= next_checkpoint or nimg >= target_nimg or (max_steps is not None and steps_run >= max_steps):
             next_checkpoint += config.checkpoint_kimg * 1000
             _checkpoint(accelerator, config, run, nimg, step, skipped, G_plain, D_plain, G_ema, opt_G, opt_D)
 
+    progress.close()
     accelerator.wait_for_everyone()
     return TrainResult(nimg / 1000, step, skipped, time.time() - started, losses, run)
 
@@ -228,8 +240,19 @@ def _all_finite(accelerator: Accelerator, loss: torch.Tensor) -> bool:
     return bool(accelerator.gather(flag).min() > 0)
 
 
+def _average_buffers(accelerator: Accelerator, module: torch.nn.Module) -> None:
+    """Averages floating buffers (StyleGAN's ``w_avg`` tracks each process's own latents)."""
+    if accelerator.num_processes == 1:
+        return
+    for buffer in module.buffers():
+        if buffer.is_floating_point():
+            buffer.copy_(accelerator.reduce(buffer.detach().clone(), reduction="mean"))
+
+
 def _checkpoint(accelerator, config, run, nimg, step, skipped, G, D, G_ema, opt_G, opt_D) -> None:
     """Checkpoint (all processes' RNG gathered to the main one) plus the exported G_ema."""
+    for module in (G, D, G_ema.module):
+        _average_buffers(accelerator, module)
     rng = accelerator.gather(torch.get_rng_state().to(accelerator.device).unsqueeze(0)).cpu()
     if accelerator.is_main_process:
         states = {f"torch_cpu_{i}": rng[i] for i in range(rng.shape[0])}
@@ -239,6 +262,15 @@ def _checkpoint(accelerator, config, run, nimg, step, skipped, G, D, G_ema, opt_
         )
         G_ema.module.save_pretrained(run / "model", facts=_facts(config, nimg))
     accelerator.wait_for_everyone()
+
+
+def _sample_sheet(scene, latents: torch.Tensor, path: Path, seed: int) -> None:
+    """A Figure-1 style sheet of G_ema for fixed latents (8 rows)."""
+    from gan3dlib.viz import sample_sheet, save_image
+
+    device = next(scene.parameters()).device
+    sheet = sample_sheet(scene, latents[0].to(device), latents[1].to(device), seed=seed)
+    save_image(sheet, path)
 
 
 def _facts(config: TrainConfig, nimg: int) -> dict[str, Any]:
