@@ -1,0 +1,53 @@
+"""The gan3d command on a tiny saved model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from gan3dlib.cli import main, parse_seeds
+from gan3dlib.presets import SceneSpec
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    spec = SceneSpec(8, z_dim=16, mapping_layers=2, channel_base=64, channel_max=16, pyramid_levels=2)
+    spec.build().save_pretrained(folder / "m")
+    return folder / "m"
+
+
+def test_parse_seeds():
+    assert parse_seeds("0-3,7,2") == [0, 1, 2, 3, 7]
+    for bad in ("a", "5-2", "-1"):
+        with pytest.raises(Exception, match="--seeds"):
+            parse_seeds(bad)
+
+
+def test_sample_export_views_info(model_dir, tmp_path, capsys):
+    main(["sample", "--model", str(model_dir), "--seeds", "0-2", "--out", str(tmp_path / "s"), "--views", "3"])
+    sheet = Image.open(next((tmp_path / "s").glob("sheet-*.png")))
+    assert sheet.size == ((4 + 3) * 8, 3 * 8)
+    main(["export", "--model", str(model_dir), "--seed", "3", "--format", "obj", "--out", str(tmp_path / "m.obj")])
+    assert (tmp_path / "m.obj").is_file() and (tmp_path / "m.mtl").is_file() and (tmp_path / "m.png").is_file()
+    main(["views", "--model", str(model_dir), "--seed", "1", "--frames", "4", "--out", str(tmp_path / "t.gif")])
+    assert Image.open(tmp_path / "t.gif").n_frames == 4
+    capsys.readouterr()
+    main(["info", "--model", str(model_dir)])
+    info = json.loads(capsys.readouterr().out)
+    assert info["resolution"] == 8 and info["parameters"]["object_generator"] > 0
+
+
+def test_the_same_seed_exports_the_same_mesh(model_dir, tmp_path):
+    main(["export", "--model", str(model_dir), "--seed", "5", "--format", "ply", "--out", str(tmp_path / "a.ply")])
+    main(["export", "--model", str(model_dir), "--seed", "5", "--format", "ply", "--out", str(tmp_path / "b.ply")])
+    assert (tmp_path / "a.ply").read_bytes() == (tmp_path / "b.ply").read_bytes()
+
+
+def test_a_missing_model_folder_says_what_to_do(tmp_path):
+    with pytest.raises(SystemExit, match="save_pretrained"):
+        main(["info", "--model", str(tmp_path / "nothing")])
