@@ -1,7 +1,6 @@
-"""Training data: photo collections (image folders and StyleGAN zip archives)."""
+"""Training data: photo collections (image folders and StyleGAN zip archives) and the procedural
+ground-truth 3D dataset (rendered with PyTorch3D, imported lazily from gan3dlib.data.synthetic)."""
 
 from gan3dlib.data.images import ImageDataset, ImageDatasetConfig, infinite_loader, load_image
-
-# synthetic datasets: gan3dlib.data.synthetic
 
 __all__ = ["ImageDataset", "ImageDatasetConfig", "infinite_loader", "load_image"]

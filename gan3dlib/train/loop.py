@@ -63,7 +63,11 @@ def build_dataset(config: TrainConfig):
     if config.data == "synthetic":
         from gan3dlib.data.synthetic import SyntheticConfig, SyntheticImageDataset
 
-        return SyntheticImageDataset(SyntheticConfig(num_images=config.synthetic_images, resolution=resolution, seed=config.seed))
+        synthetic = SyntheticConfig(
+            num_images=config.synthetic_images, resolution=resolution, seed=config.seed,
+            grid_size=16 if resolution <= 32 else 32,  # objects of ~2 px triangles at either size
+        )
+        return SyntheticImageDataset(synthetic, cache=True)  # each scene is rendered once
     from gan3dlib.data.images import ImageDatasetConfig
 
     return ImageDatasetConfig(path=config.data, resolution=resolution, hflip=config.hflip, seed=config.seed).build()
@@ -82,7 +86,8 @@ class _StepBatches(torch.utils.data.IterableDataset):
         while True:
             g = torch.Generator().manual_seed(step_seed(self.seed, step, self.rank, 0))
             indices = torch.randint(len(self.dataset), (self.batch,), generator=g).tolist()
-            yield torch.stack([self.dataset[i] for i in indices])
+            fetch = getattr(self.dataset, "__getitems__", None)  # batched rendering (synthetic data)
+            yield torch.stack(fetch(indices) if fetch is not None else [self.dataset[i] for i in indices])
             step += workers
 
 
