@@ -4,9 +4,11 @@ The paper reports only FID; with a synthetic data set whose 3D is known we can a
 learned *shapes* are right. Both sets are rendered from the same canonical views (depth maps,
 0 on the background). For one generated depth map ``g`` and one ground-truth map ``t``:
 
-- the **aligned depth error** is ``mean_{p in M} |a g(p) + b - t(p)| / mean_{p in M} t(p)`` over
+- the **aligned depth error** is ``mean_{p in M} |a g(p) + b - t(p)| / std_{p in M} t(p)`` over
   the pixels ``M`` both cover, where ``(a, b)`` is the least-squares scale and shift of ``g`` onto
-  ``t`` (so a shape that is right up to the unknowable global scale and distance scores 0);
+  ``t`` (so a shape that is right up to the unknowable global scale and distance scores 0); it is
+  relative to the ground truth's *relief* (its depth spread), not its distance, so 1 means an error
+  as large as the relief itself (a flat disc against a dome scores about 0.85);
 - the **mask IoU** of the two silhouettes.
 
 Each generated sample is matched to its nearest ground-truth sample (smallest aligned error), and
@@ -60,8 +62,8 @@ def pairwise_aligned_depth_error(
     residual = (scale[:, :, None] * g[:, None, :] + shift[:, :, None] - t[None, :, :]).abs()
     mask = gm[:, None, :] * tm[None, :, :]
     mean_abs = (residual * mask).sum(-1) / n
-    mean_depth = st / n
-    error = mean_abs / mean_depth.clamp(min=1e-12)
+    relief = ((t * t) @ gm.T).T / n - (st / n) ** 2  # variance of t over the shared pixels
+    error = mean_abs / relief.clamp(min=1e-12).sqrt()
     error = torch.where(both >= min_pixels, error, torch.full_like(error, float("inf")))
     return error, iou, scale
 

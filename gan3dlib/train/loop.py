@@ -166,8 +166,7 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
     next_sample = nimg + config.sample_kimg * 1000
     sample_latents = torch.randn(2, 8, z_dim, generator=torch.Generator().manual_seed(config.seed))
     progress = tqdm(
-        total=target_nimg / 1000, initial=nimg / 1000, unit="kimg", disable=not accelerator.is_main_process,
-        bar_format="{l_bar}{bar}| {n:.3f}/{total:.3f} kimg [{elapsed}<{remaining}{postfix}]",
+        total=target_nimg, initial=nimg, unit="img", unit_scale=True, disable=not accelerator.is_main_process
     )
 
     while nimg < target_nimg and (max_steps is None or steps_run < max_steps):
@@ -219,7 +218,7 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
             "loss_G": float(loss_g.detach()),
             "loss_R1": float(loss_r1.detach()),
         }
-        progress.update(config.batch_size / 1000)
+        progress.update(config.batch_size)
         if nimg >= next_log or nimg >= target_nimg:
             next_log += config.log_kimg * 1000
             rate = steps_run * config.batch_size / max(time.time() - started, 1e-9)
