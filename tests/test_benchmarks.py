@@ -36,3 +36,11 @@ def test_generator_benchmark_runs_at_a_tiny_size():
     spec_g.loader.exec_module(bench_g)
     row = bench_g.measure("tiny_cpu", batch=2, repeats=1)
     assert row["params_object_g"] > 0 and row["fwd_img_s"] > 0 and 0 < row["render_share"] < 1
+
+
+def test_training_benchmark_runs_at_a_tiny_size(tmp_path):
+    spec_t = importlib.util.spec_from_file_location("bench_train", Path(__file__).parents[1] / "benchmarks" / "bench_train.py")
+    bench_t = importlib.util.module_from_spec(spec_t)
+    spec_t.loader.exec_module(bench_t)
+    row = bench_t.measure("tiny_cpu", batch=4, steps=2, folder=tmp_path)
+    assert row["img_s"] > 0 and row["d_s"] > 0 and row["render_s"] > 0

@@ -67,7 +67,9 @@ def build_dataset(config: TrainConfig):
             num_images=config.synthetic_images, resolution=resolution, seed=config.seed,
             grid_size=16 if resolution <= 32 else 32,  # objects of ~2 px triangles at either size
         )
-        return SyntheticImageDataset(synthetic, cache=True)  # each scene is rendered once
+        dataset = SyntheticImageDataset(synthetic, cache=True)
+        dataset.__getitems__(list(range(len(dataset))))  # render every scene once, in large batches
+        return dataset
     from gan3dlib.data.images import ImageDatasetConfig
 
     return ImageDatasetConfig(path=config.data, resolution=resolution, hflip=config.hflip, seed=config.seed).build()
