@@ -167,6 +167,7 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
     steps_run = 0
     next_sample = nimg + config.sample_kimg * 1000
     sample_latents = torch.randn(2, 8, z_dim, generator=torch.Generator().manual_seed(config.seed))
+    writer = _tensorboard(run / "tensorboard") if config.tensorboard and accelerator.is_main_process else None
     progress = tqdm(
         total=target_nimg, initial=nimg, unit="img", unit_scale=True, disable=not accelerator.is_main_process
     )
@@ -228,6 +229,9 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
                 f"D {losses['loss_D']:.3f} G {losses['loss_G']:.3f} R1 {losses['loss_R1']:.3f} "
                 f"{rate:.1f} img/s skipped {skipped}"
             )
+            if writer is not None:
+                for name, value in {**losses, "images_per_second": rate, "skipped_steps": skipped}.items():
+                    writer.add_scalar(name, value, global_step=nimg // 1000)
         if accelerator.is_main_process and (nimg >= next_sample or nimg >= target_nimg):
             next_sample += config.sample_kimg * 1000
             _sample_sheet(G_ema.module, sample_latents, run / "samples" / f"sheet-{nimg / 1000:010.3f}kimg.png", config.seed)
@@ -236,6 +240,10 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
             _checkpoint(accelerator, config, run, nimg, step, skipped, G_plain, D_plain, G_ema, opt_G, opt_D)
 
     progress.close()
+    if accelerator.is_main_process and steps_run:
+        _interpolation(G_ema.module, sample_latents, run / "samples" / "interpolation.gif")
+    if writer is not None:
+        writer.close()
     accelerator.wait_for_everyone()
     return TrainResult(nimg / 1000, step, skipped, time.time() - started, losses, run)
 
@@ -277,6 +285,23 @@ def _sample_sheet(scene, latents: torch.Tensor, path: Path, seed: int) -> None:
     device = next(scene.parameters()).device
     sheet = sample_sheet(scene, latents[0].to(device), latents[1].to(device), seed=seed)
     save_image(sheet, path)
+
+
+def _interpolation(scene, latents: torch.Tensor, path: Path) -> None:
+    """A latent-interpolation GIF of G_ema at three viewpoints (the paper's Figure 5)."""
+    from gan3dlib.viz import interpolation_frames, save_gif
+
+    device = next(scene.parameters()).device
+    frames = interpolation_frames(scene, latents[0, 0].to(device), latents[0, 1].to(device), num_frames=16)
+    save_gif(frames, path, fps=8)
+
+
+def _tensorboard(folder: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as err:
+        raise ValueError("tensorboard: logging needs the tensorboard package (pip install tensorboard)") from err
+    return SummaryWriter(str(folder))
 
 
 def _facts(config: TrainConfig, nimg: int) -> dict[str, Any]:

@@ -34,6 +34,8 @@ def test_a_short_run_trains_checkpoints_and_exports(tmp_path):
     assert all(torch.isfinite(torch.tensor(v)) for v in result.last_losses.values())
     assert load_config(TrainConfig, tmp_path / "run" / "train_config.json") == config
     assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["ckpt-000000004", "ckpt-000000008", "ckpt-000000012"]
+    samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+    assert "interpolation.gif" in samples and any(name.startswith("sheet-") for name in samples)
     model = SceneGenerator.from_pretrained(tmp_path / "run" / "model")
     out = model(torch.randn(2, 16), torch.randn(2, 16), noise_mode="const")
     assert out.image.shape == (2, 3, 8, 8) and bool(torch.isfinite(out.image).all())
@@ -98,3 +100,19 @@ def test_killing_a_run_at_any_moment_leaves_a_loadable_checkpoint(tmp_path):
     before = latest_checkpoint(run)
     resumed = train(tiny_config(data, run, kimg=10.0, resume="latest"), max_steps=1)
     assert resumed.steps == int(before.name.split("-")[1]) // 4 + 1
+
+
+def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tensorboard(name, *args, **kwargs):
+        if name.startswith("torch.utils.tensorboard"):
+            raise ImportError("no tensorboard")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    data = image_folder(tmp_path / "data")
+    with pytest.raises(ValueError, match="tensorboard"):
+        train(tiny_config(data, tmp_path / "run", tensorboard=True), max_steps=1)
