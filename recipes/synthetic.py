@@ -65,7 +65,11 @@ def report(result, config: TrainConfig) -> dict:
 
 
 if __name__ == "__main__":
+    from accelerate import PartialState
+
     from gan3dlib.config import parse_overrides
 
     config = parse_overrides(TrainConfig, sys.argv[1:], default=PRESET)
-    report(run_recipe(PRESET), config)
+    result = run_recipe(PRESET)
+    if PartialState().is_main_process:  # one report per run under `accelerate launch`
+        report(result, config)

@@ -116,3 +116,11 @@ def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch)
     data = image_folder(tmp_path / "data")
     with pytest.raises(ValueError, match="tensorboard"):
         train(tiny_config(data, tmp_path / "run", tensorboard=True), max_steps=1)
+
+
+def test_bf16_mixed_precision_trains_with_a_float32_renderer(tmp_path):
+    data = image_folder(tmp_path / "data")
+    result = train(tiny_config(data, tmp_path / "run", kimg=0.008, mixed_precision="bf16"))
+    assert result.steps == 2 and result.skipped_steps == 0
+    assert all(torch.isfinite(torch.tensor(v)) for v in result.last_losses.values())
+    assert load_config(TrainConfig, tmp_path / "run" / "train_config.json").mixed_precision == "bf16"
