@@ -118,7 +118,17 @@ def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch)
         train(tiny_config(data, tmp_path / "run", tensorboard=True), max_steps=1)
 
 
-def test_bf16_mixed_precision_trains_with_a_float32_renderer(tmp_path):
+@pytest.fixture
+def fresh_accelerate_state():
+    """accelerate keeps one process-wide state; a test that changes the precision needs a fresh one."""
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_bf16_mixed_precision_trains_with_a_float32_renderer(tmp_path, fresh_accelerate_state):
     data = image_folder(tmp_path / "data")
     result = train(tiny_config(data, tmp_path / "run", kimg=0.008, mixed_precision="bf16"))
     assert result.steps == 2 and result.skipped_steps == 0
