@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 import draccus
 
+from gan3dlib.utils.atomic import atomic_write_bytes
+
 __all__ = ["to_dict", "from_dict", "to_json", "from_json", "save_config", "load_config", "parse_overrides"]
 
 T = TypeVar("T")
@@ -90,20 +92,7 @@ def save_config(config: Any, path: str | os.PathLike[str]) -> Path:
     Returns:
         The path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = to_json(config)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, to_json(config).encode("utf-8"))
 
 
 def load_config(cls: type[T], path: str | os.PathLike[str]) -> T:

@@ -30,7 +30,6 @@ import hashlib
 import json
 import operator
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +51,7 @@ from gan3dlib.data.synthetic_objects import (
     sphere_topology,
 )
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler, rotation_matrix
+from gan3dlib.utils.atomic import atomic_write
 from gan3dlib.utils.checks import describe
 
 __all__ = ["SyntheticConfig", "SyntheticObject", "SyntheticRender", "SyntheticScenes", "SyntheticImageDataset",
@@ -314,21 +314,21 @@ class SyntheticScenes:
             if progress is not None:
                 progress(k + len(chunk), len(todo))
         text = json.dumps({"format": FORMAT, "config": to_dict(self.config)}, indent=2) + "\n"
-        _atomic_write(meta, lambda handle: handle.write(text.encode()), sync=True)
+        atomic_write(meta, lambda handle: handle.write(text.encode()))
         return WriteResult(folder, len(todo), len(self) - len(todo))
 
     def _write_scene(self, folder: Path, index: int, batch: SyntheticRender, b: int) -> None:
         png, npz = self._paths(folder, index)
         pixels = (batch.images[b] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
         if not png.exists():
-            _atomic_write(png, lambda handle: Image.fromarray(pixels).save(handle, format="PNG"))
+            atomic_write(png, lambda handle: Image.fromarray(pixels).save(handle, format="PNG"))
         if not npz.exists():
             obj = self.object(index)
             arrays = {"vertices": obj.vertices.numpy(), "faces": obj.faces.to(torch.int32).numpy(),
                       "uvs": obj.uvs.numpy(), "texture": (obj.texture * 255).round().to(torch.uint8).numpy(),
                       "yaw": np.float32(obj.yaw), "pitch": np.float32(obj.pitch),
                       "depth": batch.depth[b, 0].numpy()}
-            _atomic_write(npz, lambda handle: np.savez_compressed(handle, **arrays))
+            atomic_write(npz, lambda handle: np.savez_compressed(handle, **arrays))
 
 
 def read_config(folder: str | os.PathLike[str]) -> SyntheticConfig:
@@ -346,21 +346,6 @@ def read_config(folder: str | os.PathLike[str]) -> SyntheticConfig:
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
         raise ValueError(f"folder: expected a synthetic dataset written by SyntheticScenes.write in "
                          f"{str(folder)!r}, cannot read {path.name}: {err}") from err
-
-
-def _atomic_write(path: Path, fill: Any, sync: bool = False) -> None:
-    """Calls ``fill(binary handle)`` on a temporary file next to ``path``, then renames it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fill(handle)
-            if sync:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class SyntheticImageDataset(torch.utils.data.Dataset):

@@ -13,10 +13,26 @@ from gan3dlib.config import parse_overrides
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.loop import TrainResult, train
 
-__all__ = ["MISSING_DATA", "run_recipe"]
+__all__ = ["MISSING_DATA", "paper_preset", "run_recipe"]
 
 # Placeholder for recipes whose data the user must give; `run_recipe` refuses to start with it.
 MISSING_DATA = "<required: --data PATH>"
+
+
+def paper_preset(name: str) -> TrainConfig:
+    """The training settings of one of the paper's models (``'ffhq'``, ``'lsun_car'``, ``'lsun_bus'``).
+
+    128², batch 32, 5,000 k-images (the paper's 5M images), checkpoints and sample sheets every
+    50 k-images, run folder ``runs/<name>``; the data path must be given (``--data``).
+    """
+    from gan3dlib.presets import PRESET_SPECS
+
+    if name not in ("ffhq", "lsun_car", "lsun_bus"):
+        raise ValueError(f"name: expected 'ffhq', 'lsun_car' or 'lsun_bus', got {name!r}")
+    return TrainConfig(
+        model=PRESET_SPECS[name], data=MISSING_DATA, out=f"runs/{name}", kimg=5000.0, batch_size=32,
+        checkpoint_kimg=50.0, sample_kimg=50.0,
+    )
 
 
 def run_recipe(preset: TrainConfig, argv: Sequence[str] | None = None, max_steps: int | None = None) -> TrainResult:

@@ -26,12 +26,11 @@ Every other tile is mapped the same way and clamped.
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -43,6 +42,7 @@ from torch import nn
 from gan3dlib.ops.mesh import vertex_normals as compute_vertex_normals
 from gan3dlib.render.camera import canonical_views, rotation_matrix
 from gan3dlib.scene.generator import SceneGenerator, SceneOutput
+from gan3dlib.utils.atomic import atomic_write
 from gan3dlib.utils.checks import check_positive, check_tensor, describe
 
 __all__ = ["GREY", "ViewRenders", "atomic_write", "eval_no_grad", "normal_tile", "render_mesh", "render_views",
@@ -247,45 +247,6 @@ def to_uint8_hwc(image: torch.Tensor) -> np.ndarray:
         raise ValueError(f"image: expected 1, 3 or 4 channels (C, H, W), got {describe(image)}")
     scaled = (image.detach().float().clamp(0.0, 1.0) * 255).round().to(torch.uint8)
     return rearrange(scaled, "c h w -> h w c").cpu().numpy()
-
-
-def _file_mode() -> int:
-    """Permissions of a newly created file under the process umask (``mkstemp`` makes 0600 files)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> Path:
-    """Writes a file atomically: ``write`` fills a temporary file in the same folder, then ``os.replace``.
-
-    Parent folders are created. On any failure the temporary file is removed and an existing file
-    at ``path`` is left untouched.
-
-    Args:
-        path: target file.
-        write: called with the open binary temporary file.
-
-    Returns:
-        The target path.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
 
 
 def save_image(image: torch.Tensor, path: str | os.PathLike[str]) -> Path:

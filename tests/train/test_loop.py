@@ -134,3 +134,13 @@ def test_bf16_mixed_precision_trains_with_a_float32_renderer(tmp_path, fresh_acc
     assert result.steps == 2 and result.skipped_steps == 0
     assert all(torch.isfinite(torch.tensor(v)) for v in result.last_losses.values())
     assert load_config(TrainConfig, tmp_path / "run" / "train_config.json").mixed_precision == "bf16"
+
+
+def test_paper_recipes_need_data_and_carry_the_paper_settings():
+    from gan3dlib.train.recipe import paper_preset, run_recipe
+
+    ffhq, car = paper_preset("ffhq"), paper_preset("lsun_car")
+    assert ffhq.model.resolution == 128 and ffhq.model.init == "sphere" and ffhq.model.use_size_constraint
+    assert car.model.init == "sheet" and not car.model.use_size_constraint and car.kimg == 5000.0
+    with pytest.raises(SystemExit, match="--data"):
+        run_recipe(ffhq, [])
