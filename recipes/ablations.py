@@ -1,6 +1,6 @@
 """The paper's ablation ladder (CRISP, SOFT, SIZE, FULL, VIEW) on the ground-truth benchmark.
 
-    python recipes/ablations.py                                   # 5 ablations x 2 seeds x 4 kimg
+    python recipes/ablations.py                                   # 5 ablations x 2 seeds x 2 kimg
     python recipes/ablations.py --train.kimg 12 --seeds "[0, 1, 2]"
 
 Every run trains the tiny CPU model on the synthetic ground-truth dataset with the same budget and
@@ -22,8 +22,8 @@ class AblationRun:
 
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(
         model=dataclasses.replace(PRESET_SPECS["tiny_cpu"], shape_scale=0.01), data="synthetic",
-        synthetic_images=2000, out="runs/ablations", kimg=4.0, batch_size=16,
-        checkpoint_kimg=4.0, sample_kimg=4.0, log_kimg=0.5,
+        synthetic_images=500, out="runs/ablations", kimg=2.0, batch_size=16,
+        checkpoint_kimg=2.0, sample_kimg=2.0, log_kimg=0.5,
     ))
     ablations: tuple[str, ...] = LADDER
     seeds: tuple[int, ...] = (0, 1)

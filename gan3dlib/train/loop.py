@@ -19,6 +19,7 @@ process skips that phase's update on every process and is counted. Everything ra
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -61,18 +62,24 @@ def build_dataset(config: TrainConfig):
     """The real-image dataset of the run: items (3, N, N) float32 in [-1, 1]."""
     resolution = config.model.resolution
     if config.data == "synthetic":
-        from gan3dlib.data.synthetic import SyntheticConfig, SyntheticImageDataset
-
-        synthetic = SyntheticConfig(
-            num_images=config.synthetic_images, resolution=resolution, seed=config.seed,
-            grid_size=16 if resolution <= 32 else 32,  # objects of ~2 px triangles at either size
-        )
-        dataset = SyntheticImageDataset(synthetic, cache=True)
-        dataset.__getitems__(list(range(len(dataset))))  # render every scene once, in large batches
-        return dataset
+        return _synthetic_dataset(config.synthetic_images, resolution, config.seed)
     from gan3dlib.data.images import ImageDatasetConfig
 
     return ImageDatasetConfig(path=config.data, resolution=resolution, hflip=config.hflip, seed=config.seed).build()
+
+
+@functools.lru_cache(maxsize=4)
+def _synthetic_dataset(num_images: int, resolution: int, seed: int):
+    """The synthetic dataset, every scene rendered once (kept for later runs in this process)."""
+    from gan3dlib.data.synthetic import SyntheticConfig, SyntheticImageDataset
+
+    synthetic = SyntheticConfig(
+        num_images=num_images, resolution=resolution, seed=seed,
+        grid_size=16 if resolution <= 32 else 32,  # objects of ~2 px triangles at either size
+    )
+    dataset = SyntheticImageDataset(synthetic, cache=True)
+    dataset.__getitems__(list(range(len(dataset))))  # render every scene once, in large batches
+    return dataset
 
 
 class _StepBatches(torch.utils.data.IterableDataset):
