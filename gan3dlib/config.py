@@ -124,8 +124,11 @@ def parse_overrides(
     """
     _check_dataclass_type(cls, "cls")
     args = list(args) if args is not None else None
+    # Always parse on top of an instance: draccus alone would rebuild nested fields from their
+    # classes' defaults and ignore ``default_factory`` presets.
+    default = cls() if default is None else default
     with tempfile.TemporaryDirectory() as folder:
-        preset = save_config(default, Path(folder) / "preset.json") if default is not None else None
+        preset = save_config(default, Path(folder) / "preset.json")
         try:
             return draccus.parse(config_class=cls, config_path=preset, args=args, exit_on_error=exit_on_error)
         except Exception as err:

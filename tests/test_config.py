@@ -95,3 +95,12 @@ def test_command_line_overrides_on_a_preset():
 def test_bad_overrides_name_the_field(args, match):
     with pytest.raises(ValueError, match=match):
         parse_overrides(Composite, args, exit_on_error=False)
+
+
+def test_overrides_without_a_preset_keep_nested_default_factories():
+    @dataclasses.dataclass(frozen=True)
+    class Outer:
+        renderer: RendererConfig = dataclasses.field(default_factory=lambda: RendererConfig(image_size=(32, 32)))
+
+    assert parse_overrides(Outer, []).renderer.image_size == (32, 32)
+    assert parse_overrides(Outer, ["--renderer.blur_px", "2"]).renderer == RendererConfig(image_size=(32, 32), blur_px=2.0)
