@@ -24,7 +24,6 @@ __all__ = [
     "Fragments",
     "RasterSettings",
     "check_screen_inputs",
-    "ndc_to_pixel_scale",
     "COVERING_DISTS",
     "DEFAULT_PYTORCH3D_K",
     "Rasterizer",
@@ -133,11 +132,6 @@ class RasterSettings:
     def blur_radius_ndc(self) -> float:
         """PyTorch3D's ``blur_radius`` for this band: ``(2 B / min(H, W))²`` (squared NDC)."""
         return (2.0 * self.blur_px / min(self.image_size)) ** 2
-
-
-def ndc_to_pixel_scale(image_size: tuple[int, int]) -> float:
-    """Pixels per PyTorch3D NDC unit: ``min(H, W) / 2``."""
-    return min(image_size) / 2.0
 
 
 def check_screen_inputs(screen_verts: object, faces: object) -> tuple[torch.Tensor, torch.Tensor]:

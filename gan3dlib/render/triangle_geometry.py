@@ -15,7 +15,6 @@ __all__ = [
     "screen_barycentrics",
     "closest_point_on_boundary",
     "perspective_correct",
-    "clip_barycentrics",
 ]
 
 
@@ -123,17 +122,3 @@ def perspective_correct(bary: torch.Tensor, depth: torch.Tensor) -> tuple[torch.
     weights = bary / depth
     inv_depth = weights.sum(-1)
     return weights / inv_depth.unsqueeze(-1), 1.0 / inv_depth
-
-
-def clip_barycentrics(bary: torch.Tensor) -> torch.Tensor:
-    """Clamps barycentrics to >= 0 and renormalises them to sum to one (PyTorch3D's clip).
-
-    Args:
-        bary: (P, 3).
-
-    Returns:
-        (P, 3) clipped barycentrics.
-    """
-    clipped = bary.clamp(min=0.0)
-    total = clipped.sum(-1, keepdim=True).clamp(min=1e-5)
-    return clipped / total

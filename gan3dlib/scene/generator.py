@@ -29,6 +29,7 @@ from gan3dlib.mesh.grid import build_mesh_grid
 from gan3dlib.nets.generator import Generator, GeneratorConfig
 from gan3dlib.nets.mapping import MappingConfig
 from gan3dlib.nets.synthesis import SynthesisConfig
+from gan3dlib.ops.mesh import vertex_normals as compute_vertex_normals
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler
 from gan3dlib.render.renderer import RendererConfig, RenderOutput, SoftExtensionRenderer
 from gan3dlib.scene.background import BackgroundCrop, BackgroundCropConfig
@@ -205,9 +206,7 @@ class SceneGenerator(PretrainedMixin, nn.Module):
             screen = cfg.camera.project(verts32, rotation32)
             normals = None
             if vertex_normals:
-                from gan3dlib.ops.mesh import vertex_normals as compute_normals
-
-                normals = compute_normals(torch.einsum("bij,bvj->bvi", rotation32, verts32), self.faces)
+                normals = compute_vertex_normals(torch.einsum("bij,bvj->bvi", rotation32, verts32), self.faces)
             render = self.renderer_for(z_obj.device)(
                 screen, self.faces, texture=texture.float(), face_uvs=self.face_uvs.float(),
                 background=crop.float(), vertex_normals=normals,

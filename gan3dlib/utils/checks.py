@@ -6,7 +6,7 @@ fails early with a ``ValueError`` that names the argument, the expected form and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 
 import torch
 
@@ -134,10 +134,3 @@ def check_faces(faces: object, num_vertices: int, name: str = "faces") -> torch.
             f"{name}: expected vertex indices in [0, {num_vertices}), got indices in [{lo}, {hi}]"
         )
     return faces
-
-
-def check_keys(mapping: Mapping[str, object], allowed: Iterable[str], name: str) -> None:
-    """Rejects unknown keys in ``mapping``."""
-    extra = sorted(set(mapping) - set(allowed))
-    if extra:
-        raise ValueError(f"{name}: unknown keys {extra}; allowed: {sorted(allowed)}")
