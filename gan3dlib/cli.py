@@ -1,9 +1,10 @@
-"""The ``gan3d`` command: sample sheets, mesh export, turntables and model info from a model folder.
+"""The ``gan3d`` command: sample sheets, mesh export, turntables, model info and FID of a model folder.
 
     gan3d sample --model runs/ffhq/model --seeds 0-7 --out samples/
     gan3d export --model runs/ffhq/model --seed 3 --format glb --out face3.glb
     gan3d views  --model runs/ffhq/model --seed 3 --out face3.gif
     gan3d info   --model runs/ffhq/model
+    gan3d fid    --model runs/ffhq/model --data /data/ffhq128 --inception-weights weights-inception-2015-12-05-6726825d.pth
 
 A model folder is what ``save_pretrained`` writes (training exports G_ema to ``<run>/model``).
 """
@@ -111,9 +112,40 @@ def _info(args: argparse.Namespace) -> None:
         print(json.dumps(to_dict(cfg), indent=2))
 
 
+def _fid(args: argparse.Namespace) -> None:
+    from gan3dlib.data.images import ImageDatasetConfig
+    from gan3dlib.eval.image_metrics import InceptionFeatures, RandomProjectionFeatures
+    from gan3dlib.eval.model_fid import model_fid
+
+    if args.features == "random":
+        extractor = RandomProjectionFeatures()
+    elif args.inception_weights is None:
+        raise SystemExit(
+            "gan3d fid: --inception-weights FILE is required: the standard FID needs the Inception-v3 weights "
+            "file weights-inception-2015-12-05-6726825d.pth (torch-fidelity's release v0.2.0), downloaded once by "
+            "hand; gan3dlib never downloads it. For a quick number comparable only between your own runs, "
+            "use --features random instead"
+        )
+    else:
+        try:
+            extractor = InceptionFeatures(args.inception_weights)
+        except ValueError as err:
+            raise SystemExit(f"gan3d fid: --inception-weights: {err}") from None
+    scene = _load(args.model)
+    try:
+        dataset = ImageDatasetConfig(path=args.data, resolution=scene.config.resolution).build()
+    except ValueError as err:
+        raise SystemExit(f"gan3d fid: --data: {err}") from None
+    cache_dir = None if args.no_cache else args.cache_dir
+    result = model_fid(scene, dataset, extractor, args.num, seed=args.seed, batch_size=args.batch,
+                       cache_dir=cache_dir, dataset_key=str(Path(args.data).resolve()))
+    result["features"] = extractor.name
+    print(json.dumps(result, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``gan3d`` argument parser."""
-    parser = argparse.ArgumentParser(prog="gan3d", description="Sample sheets, mesh export, turntables and model info from a model folder.")
+    parser = argparse.ArgumentParser(prog="gan3d", description="Sample sheets, mesh export, turntables, model info and FID of a model folder.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -146,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--full", action="store_true", help="also print the whole config")
     p.set_defaults(run=_info)
+
+    p = sub.add_parser("fid", help="FID (and KID) of a model's renders against an image dataset")
+    p.add_argument("--model", required=True, help="model folder written by save_pretrained (e.g. <run>/model)")
+    p.add_argument("--data", required=True, help="image folder or StyleGAN .zip, as for training")
+    p.add_argument("--inception-weights", default=None, help="the FID Inception-v3 weights file (see docs/results.md)")
+    p.add_argument("--features", choices=("inception", "random"), default="inception",
+                   help="'random': a fixed random projection, for numbers comparable only among your own runs")
+    p.add_argument("--num", type=int, default=10_000, help="generated renders (and at most this many real images)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--cache-dir", default="runs/fid-stats", help="where real-image statistics are cached")
+    p.add_argument("--no-cache", action="store_true", help="compute real features every time (also reports KID)")
+    p.set_defaults(run=_fid)
     return parser
 
 

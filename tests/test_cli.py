@@ -51,3 +51,22 @@ def test_the_same_seed_exports_the_same_mesh(model_dir, tmp_path):
 def test_a_missing_model_folder_says_what_to_do(tmp_path):
     with pytest.raises(SystemExit, match="save_pretrained"):
         main(["info", "--model", str(tmp_path / "nothing")])
+
+
+def test_fid_command_and_its_errors(model_dir, tmp_path, capsys):
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(6):
+        Image.fromarray((torch.rand(8, 8, 3) * 255).to(torch.uint8).numpy()).save(data / f"{i}.png")
+    main(["fid", "--model", str(model_dir), "--data", str(data), "--features", "random", "--num", "6",
+          "--cache-dir", str(tmp_path / "cache")])
+    result = json.loads(capsys.readouterr().out)
+    assert result["fid"] > 0 and result["num_real"] == 6 and result["features"].startswith("random-projection")
+    assert list((tmp_path / "cache").glob("*.safetensors"))
+    # A newcomer's first mistakes each say what to do next.
+    with pytest.raises(SystemExit, match="--inception-weights FILE is required.*--features random"):
+        main(["fid", "--model", str(model_dir), "--data", str(data)])
+    with pytest.raises(SystemExit, match="weights-inception-2015-12-05-6726825d.pth.*never downloads"):
+        main(["fid", "--model", str(model_dir), "--data", str(data), "--inception-weights", str(tmp_path / "nope.pth")])
+    with pytest.raises(SystemExit, match="--data"):
+        main(["fid", "--model", str(model_dir), "--data", str(tmp_path / "missing"), "--features", "random"])

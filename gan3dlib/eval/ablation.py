@@ -3,7 +3,7 @@
 For every ablation (CRISP, SOFT, SIZE, FULL, VIEW by default) and every seed, one run of the same
 budget trains on the synthetic ground-truth dataset (the data keep the paper's FFHQ viewpoint
 range, so VIEW's ±120° is a *wrong* prior, as in the paper), then G_ema is scored against the
-ground-truth objects (:mod:`gan3dlib.eval.synthetic_eval`). The results are written as JSON and as
+ground-truth objects ([`gan3dlib.eval.synthetic_eval`][gan3dlib.eval.synthetic_eval]). The results are written as JSON and as
 a Markdown table of mean ± std over seeds.
 """
 
@@ -11,18 +11,64 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import statistics
 from pathlib import Path
 
 from gan3dlib.presets import ablation
-from gan3dlib.scene import SceneGenerator
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.utils.atomic import atomic_write_bytes
 
-__all__ = ["LADDER", "run_ablation_ladder", "summarize", "markdown_table"]
+__all__ = ["LADDER", "ladder_configs", "train_or_resume", "run_ablation_ladder", "summarize", "markdown_table"]
 
 LADDER = ("CRISP", "SOFT", "SIZE", "FULL", "VIEW")
-METRICS = ("depth_error", "mask_iou", "hollow_fraction")
+METRICS = ("depth_error", "normal_error", "mask_iou", "hollow_fraction", "cov", "mmd", "fid", "kid")
+# Table columns: metric, header, multiplier, format (MMD and KID x 1000, as GET3D and StyleGAN-ADA print them).
+COLUMNS = (
+    ("depth_error", "depth error ↓", 1, ".3f"),
+    ("normal_error", "normal error (°) ↓", 1, ".1f"),
+    ("mask_iou", "mask IoU ↑", 1, ".3f"),
+    ("hollow_fraction", "hollow ↓", 1, ".2f"),
+    ("cov", "COV ↑", 1, ".3f"),
+    ("mmd", "MMD ×10³ ↓", 1000, ".2f"),
+    ("fid", "FID* ↓", 1, ".2f"),
+    ("kid", "KID* ×10³ ↓", 1000, ".2f"),
+)
+
+
+def ladder_configs(
+    base: TrainConfig, names: tuple[str, ...] = LADDER, seeds: tuple[int, ...] = (0, 1), out: str | Path = "runs/ablations"
+) -> list[tuple[str, int, TrainConfig]]:
+    """The ``(ablation, seed, config)`` of every run, seed-major (all ablations of one seed first).
+
+    Seed-major order means a ladder stopped early still holds complete seeds to compare. Each run
+    writes to ``<out>/<ABLATION>-seed<seed>``.
+    """
+    if base.data != "synthetic":
+        raise ValueError(f"base.data: the ablation ladder needs the ground-truth dataset ('synthetic'), got {base.data!r}")
+    if not names:
+        raise ValueError("names: expected at least one ablation, got none")
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed, got none")
+    out = Path(out)
+    return [
+        (name, seed, dataclasses.replace(base, model=ablation(base.model, name), seed=seed, out=str(out / f"{name}-seed{seed}")))
+        for seed in seeds for name in names
+    ]
+
+
+def train_or_resume(config: TrainConfig, max_steps: int | None = None):
+    """Trains one run, resuming from its newest checkpoint when its folder already holds one.
+
+    A finished run is therefore not trained again (its last checkpoint is at the full budget), and
+    an interrupted ladder continues where it stopped.
+    """
+    from gan3dlib.train.checkpoint import latest_checkpoint
+    from gan3dlib.train.loop import train
+
+    if latest_checkpoint(config.out) is not None:
+        config = dataclasses.replace(config, resume="latest")
+    return train(config, max_steps=max_steps)
 
 
 def run_ablation_ladder(
@@ -33,6 +79,8 @@ def run_ablation_ladder(
     num_generated: int = 64,
     num_truth: int = 256,
     max_steps: int | None = None,
+    extractor=None,
+    num_fid: int = 500,
 ) -> list[dict]:
     """Trains and scores every (ablation, seed) with the budget of ``base``.
 
@@ -41,37 +89,32 @@ def run_ablation_ladder(
         names: ablations to run.
         seeds: seeds (weights, data order, latents and the synthetic scenes' order).
         out: folder of the runs and the result files.
-        num_generated: generated objects scored per run.
-        num_truth: ground-truth objects matched against.
+        num_generated: generated objects (and renders) scored per run.
+        num_truth: ground-truth objects (and real images) compared against.
         max_steps: optional cap on training steps per run (tests).
+        extractor: image feature extractor for FID/KID (default: [`RandomProjectionFeatures`][gan3dlib.eval.image_metrics.RandomProjectionFeatures],
+            whose numbers are only comparable within one table; pass
+            [`InceptionFeatures`][gan3dlib.eval.InceptionFeatures] for the standard FID).
+        num_fid: generated renders and training images for FID/KID.
 
     Returns:
-        One dict per run: ``{"ablation", "seed", "kimg", <metrics>}``; also written to
-        ``<out>/results.json`` and ``<out>/results.md``.
+        One dict per run: ``{"ablation", "seed", "kimg", <metrics>}``. The results so far are
+        rewritten to ``<out>/results.json`` and ``<out>/results.md`` after every run; runs whose
+        folder already holds a finished checkpoint are scored without training again.
     """
-    from gan3dlib.data.synthetic import SyntheticConfig, SyntheticScenes
-    from gan3dlib.eval.synthetic_eval import score_against_synthetic
-    from gan3dlib.train.loop import train
+    from gan3dlib.eval.synthetic_eval import score_run
 
-    if base.data != "synthetic":
-        raise ValueError(f"base.data: the ablation ladder needs the ground-truth dataset ('synthetic'), got {base.data!r}")
     out = Path(out)
-    resolution = base.model.resolution
     rows = []
-    for name in names:
-        for seed in seeds:
-            config = dataclasses.replace(base, model=ablation(base.model, name), seed=seed, out=str(out / f"{name}-seed{seed}"))
-            result = train(config, max_steps=max_steps)
-            scene = SceneGenerator.from_pretrained(result.run_folder / "model")
-            truth = SyntheticScenes(SyntheticConfig(
-                num_images=base.synthetic_images, resolution=resolution, seed=seed,
-                grid_size=16 if resolution <= 32 else 32,
-            ))
-            score = score_against_synthetic(scene, truth, num_generated=num_generated, num_truth=num_truth, seed=seed)
-            rows.append({"ablation": name, "seed": seed, "kimg": result.kimg, **{m: getattr(score, m) for m in METRICS}})
-    table = summarize(rows)
-    atomic_write_bytes(out / "results.json", json.dumps({"runs": rows, "summary": table}, indent=2).encode())
-    atomic_write_bytes(out / "results.md", markdown_table(table, base).encode())
+    for name, seed, config in ladder_configs(base, names, seeds, out):
+        result = train_or_resume(config, max_steps=max_steps)
+        score = score_run(result.run_folder, config, num_generated=num_generated, num_truth=num_truth, num_fid=num_fid,
+                          extractor=extractor)
+        rows.append({"ablation": name, "seed": seed, "kimg": result.kimg, **{m: score[m] for m in METRICS},
+                     "feature_extractor": score["feature_extractor"]})
+        table = summarize(rows)
+        atomic_write_bytes(out / "results.json", json.dumps({"runs": rows, "summary": table}, indent=2).encode())
+        atomic_write_bytes(out / "results.md", markdown_table(table, base, score["feature_extractor"]).encode())
     return rows
 
 
@@ -80,20 +123,26 @@ def summarize(rows: list[dict]) -> dict[str, dict[str, tuple[float, float]]]:
     table: dict[str, dict[str, tuple[float, float]]] = {}
     for name in dict.fromkeys(row["ablation"] for row in rows):
         runs = [row for row in rows if row["ablation"] == name]
-        table[name] = {m: (statistics.fmean(r[m] for r in runs), statistics.pstdev(r[m] for r in runs)) for m in METRICS}
+        table[name] = {m: (statistics.fmean(r[m] for r in runs), statistics.pstdev(r[m] for r in runs))
+                       for m in METRICS if m in runs[0]}
     return table
 
 
-def markdown_table(table: dict[str, dict[str, tuple[float, float]]], base: TrainConfig) -> str:
-    """The summary as a Markdown table."""
+def markdown_table(table: dict[str, dict[str, tuple[float, float]]], base: TrainConfig, extractor_name: str = "") -> str:
+    """The summary as a Markdown table (columns for the metrics present)."""
+    columns = [c for c in COLUMNS if any(c[0] in values for values in table.values())]
+    star = f" *FID/KID with the `{extractor_name}` features." if extractor_name else ""
     lines = [
         f"Ablations on the synthetic ground-truth benchmark: {base.model.resolution}², {base.kimg:g} kimg per run, "
-        f"batch {base.batch_size}; mean ± std over seeds.",
+        f"batch {base.batch_size}; mean ± std over seeds.{star}",
         "",
-        "| ablation | depth error ↓ | mask IoU ↑ | hollow ↓ |",
-        "|---|---|---|---|",
+        "| ablation | " + " | ".join(c[1] for c in columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
     ]
     for name, values in table.items():
-        cells = [f"{values[m][0]:.3f} ± {values[m][1]:.3f}" for m in METRICS]
+        cells = []
+        for key, _, factor, fmt in columns:
+            mean, std = values.get(key, (math.nan, math.nan))
+            cells.append(f"{mean * factor:{fmt}} ± {std * factor:{fmt}}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -1,18 +1,18 @@
 """Image metrics: FID and KID between generated renders and a real image set.
 
 Both metrics compare two sets of image *features*. The published numbers use the pool3 (2048-d)
-features of the TensorFlow FID Inception-v3; :class:`InceptionFeatures` loads that network through
+features of the TensorFlow FID Inception-v3; [`InceptionFeatures`][gan3dlib.eval.image_metrics.InceptionFeatures] loads that network through
 torch-fidelity (``pip install "gan3dlib[eval]"``) from a weights file the user provides -- nothing
-is downloaded here. :class:`RandomProjectionFeatures` is a tiny deterministic stand-in for tests and
+is downloaded here. [`RandomProjectionFeatures`][gan3dlib.eval.image_metrics.RandomProjectionFeatures] is a tiny deterministic stand-in for tests and
 CPU smoke runs; its scores are **not** comparable to any published FID/KID.
 
 - **FID** (Heusel et al., 2017): ``||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^{1/2})`` between the
-  Gaussians fitted to both feature sets (:func:`frechet_distance`).
+  Gaussians fitted to both feature sets ([`frechet_distance`][gan3dlib.eval.image_metrics.frechet_distance]).
 - **KID** (Binkowski et al., 2018): the unbiased MMD^2 with the cubic polynomial kernel
-  ``k(x, y) = (x.y / d + 1)^3``, averaged over random subsets (:func:`kernel_inception_distance`).
+  ``k(x, y) = (x.y / d + 1)^3``, averaged over random subsets ([`kernel_inception_distance`][gan3dlib.eval.image_metrics.kernel_inception_distance]).
 
 Real-set statistics can be cached on disk, keyed by data set, resolution and extractor
-(:func:`cached_dataset_stats`).
+([`cached_dataset_stats`][gan3dlib.eval.image_metrics.cached_dataset_stats]).
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class FeatureStats:
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureStats:
-        """Reads statistics written by :meth:`save`."""
+        """Reads statistics written by [`save`][gan3dlib.eval.image_metrics.FeatureStats.save]."""
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
             mean, cov = f.get_tensor("mean"), f.get_tensor("cov")
@@ -225,7 +225,7 @@ class RandomProjectionFeatures(nn.Module):
     """Deterministic stand-in extractor: area-downsampled pixels times a fixed Gaussian matrix.
 
     For tests and CPU smoke runs only: FID/KID computed with it are **not** comparable to published
-    numbers (which need :class:`InceptionFeatures`).
+    numbers (which need [`InceptionFeatures`][gan3dlib.eval.image_metrics.InceptionFeatures]).
 
     Args:
         dim: feature dimension D.
@@ -309,7 +309,7 @@ def _features(images: Images, extractor: FeatureExtractor, name: str, batch_size
 def compute_feature_stats(
     images: Images, extractor: FeatureExtractor, batch_size: int = 64, device: str | torch.device = "cpu"
 ) -> FeatureStats:
-    """Streams images through ``extractor`` and returns their :class:`FeatureStats`.
+    """Streams images through ``extractor`` and returns their [`FeatureStats`][gan3dlib.eval.image_metrics.FeatureStats].
 
     Args:
         images: a (N, 3, H, W) tensor in [-1, 1], an iterable of such batches (or of tuples whose
@@ -329,7 +329,7 @@ def compute_fid_kid(
     """FID and KID between generated and real images.
 
     Args:
-        generated: generated images, in any form :func:`compute_feature_stats` accepts.
+        generated: generated images, in any form [`compute_feature_stats`][gan3dlib.eval.image_metrics.compute_feature_stats] accepts.
         real: real images likewise; may be ``None`` when ``real_stats`` is given (KID is then ``None``).
         extractor: the feature extractor (both sets go through the same one).
         real_stats: precomputed (e.g. cached) real statistics used for FID instead of ``real``'s.

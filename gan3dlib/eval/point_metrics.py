@@ -2,8 +2,8 @@
 
 These are the 3D distribution metrics of Achlioptas et al. (2018) as GET3D (Gao et al., 2022)
 reports them. Each shape is turned into a point cloud by area-weighted uniform sampling of its
-surface (:func:`sample_surface_points`), the clouds are normalised (:func:`normalize_point_clouds`),
-and every (reference, generated) pair gets a Chamfer distance (:func:`chamfer_distance_matrix`).
+surface ([`sample_surface_points`][gan3dlib.eval.point_metrics.sample_surface_points]), the clouds are normalised ([`normalize_point_clouds`][gan3dlib.eval.point_metrics.normalize_point_clouds]),
+and every (reference, generated) pair gets a Chamfer distance ([`chamfer_distance_matrix`][gan3dlib.eval.point_metrics.chamfer_distance_matrix]).
 With ``D[r, g]`` that distance for reference shape ``r`` and generated shape ``g``:
 
 - **COV** is the fraction of reference shapes that are the nearest reference of at least one
@@ -126,7 +126,7 @@ def chamfer_distance_matrix(a: torch.Tensor, b: torch.Tensor, chunk: int = 16) -
 
     ``CD(X, Y) = mean_x min_y |x - y|^2 + mean_y min_x |x - y|^2`` (squared L2, mean over the points
     of each cloud, the two directions summed; as ``pytorch3d.loss.chamfer_distance`` with
-    ``point_reduction="mean"``). Pairs are processed ``chunk`` at a time with :func:`torch.cdist`
+    ``point_reduction="mean"``). Pairs are processed ``chunk`` at a time with `torch.cdist`
     (exact, not the matrix-product shortcut, so identical clouds give exactly 0), bounding memory
     at about ``chunk * P * Q`` distances.
 
@@ -169,15 +169,15 @@ def coverage_and_mmd(
 ) -> dict[str, float | torch.Tensor]:
     """Chamfer coverage (COV) and minimum matching distance (MMD) of generated shapes.
 
-    With ``D[r, g]`` the Chamfer distance (see :func:`chamfer_distance_matrix`):
+    With ``D[r, g]`` the Chamfer distance (see [`chamfer_distance_matrix`][gan3dlib.eval.point_metrics.chamfer_distance_matrix]):
     ``COV = |{argmin_r D[r, g]}| / R`` and ``MMD = mean_r min_g D[r, g]`` (Achlioptas et al. 2018;
     GET3D). Ties in the argmin go to the lowest reference index.
 
     Args:
         generated: (G, P, 3) point clouds sampled from generated shapes.
         reference: (R, Q, 3) point clouds sampled from reference (ground-truth) shapes.
-        chunk: pairs per ``cdist`` call, as in :func:`chamfer_distance_matrix`.
-        normalize: if given, a :func:`normalize_point_clouds` mode applied to both sets first;
+        chunk: pairs per ``cdist`` call, as in [`chamfer_distance_matrix`][gan3dlib.eval.point_metrics.chamfer_distance_matrix].
+        normalize: if given, a [`normalize_point_clouds`][gan3dlib.eval.point_metrics.normalize_point_clouds] mode applied to both sets first;
             ``None`` uses the clouds as they are.
 
     Returns:

@@ -1,37 +1,48 @@
-"""How close a scene generator's shapes are to a synthetic dataset's ground-truth shapes.
+"""How close a scene generator is to a synthetic dataset: its shapes and its images.
 
-Generated objects and ground-truth objects are both rendered as depth maps from the same
+Shapes. Generated objects and ground-truth objects are both rendered as depth maps from the same
 canonical views (yaw -30°, 0°, +30° at pitch 0 by default, side by side), and matched with
-:func:`~gan3dlib.eval.shape_metrics.match_depth_maps`: the mean aligned depth error of each
-generated object to its nearest ground-truth object (lower is better), the mean mask IoU of those
-matches (higher is better) and the fraction of inverted (hollow) matches.
+[`match_depth_maps`][gan3dlib.eval.shape_metrics.match_depth_maps]: the mean aligned depth error of each
+generated object to its nearest ground-truth object (lower is better), the normal error of those
+matches in degrees, their mean mask IoU (higher is better) and the fraction of inverted (hollow)
+matches. Both sets' full surfaces are also sampled as point clouds for Chamfer coverage and minimum
+matching distance ([`coverage_and_mmd`][gan3dlib.eval.point_metrics.coverage_and_mmd], GET3D's protocol with
+each cloud scaled into the unit box).
+
+Images. FID and KID ([`compute_fid_kid`][gan3dlib.eval.image_metrics.compute_fid_kid]) between renders of
+random latents from the training viewpoint distribution and the training images.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from einops import rearrange
 
+from gan3dlib.eval.point_metrics import coverage_and_mmd, sample_surface_points
 from gan3dlib.eval.shape_metrics import match_depth_maps
 from gan3dlib.render.camera import rotation_matrix
 
-__all__ = ["ShapeScore", "generated_depth", "truth_depth", "score_against_synthetic"]
+__all__ = ["ShapeScore", "generated_depth", "truth_depth", "score_against_synthetic", "score_run"]
 
 CANONICAL_YAWS_DEGREES = (-30.0, 0.0, 30.0)
 
 
 @dataclass
 class ShapeScore:
-    """Depth-map metrics of a set of generated objects against the ground truth."""
+    """Metrics of a set of generated objects against the ground truth (NaN: not computed)."""
 
     depth_error: float
     mask_iou: float
     hollow_fraction: float
     num_generated: int
     num_truth: int
+    normal_error: float = math.nan
+    cov: float = math.nan
+    mmd: float = math.nan
 
     def as_dict(self) -> dict:
         """Plain dict (for JSON)."""
@@ -43,14 +54,22 @@ def _views(yaws_degrees) -> tuple[torch.Tensor, torch.Tensor]:
     return yaw, torch.zeros_like(yaw)
 
 
-@torch.no_grad()
-def generated_depth(scene, num: int, seed: int = 0, yaws_degrees=CANONICAL_YAWS_DEGREES, truncation_psi: float = 1.0):
-    """(num, N, V*N) depth maps of ``num`` generated objects from the canonical views."""
-    was_training = scene.training
-    scene.eval()
+def _latents(scene, num: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     z_dim = scene.config.object_generator.mapping.z_dim
     g = torch.Generator().manual_seed(seed)
-    z_obj, z_bg = torch.randn(num, z_dim, generator=g), torch.randn(num, z_dim, generator=g)
+    return torch.randn(num, z_dim, generator=g), torch.randn(num, z_dim, generator=g)
+
+
+@torch.no_grad()
+def generated_depth(scene, num: int, seed: int = 0, yaws_degrees=CANONICAL_YAWS_DEGREES, truncation_psi: float = 1.0,
+                    return_vertices: bool = False):
+    """(num, N, V*N) depth maps of ``num`` generated objects from the canonical views.
+
+    With ``return_vertices`` also returns their (num, N², 3) object-space vertices.
+    """
+    was_training = scene.training
+    scene.eval()
+    z_obj, z_bg = _latents(scene, num, seed)
     device = next(scene.parameters()).device
     yaw, pitch = _views(yaws_degrees)
     maps = []
@@ -59,7 +78,8 @@ def generated_depth(scene, num: int, seed: int = 0, yaws_degrees=CANONICAL_YAWS_
                     truncation_psi=truncation_psi, noise_mode="const")
         maps.append(out.render.depth[:, 0].cpu())
     scene.train(was_training)
-    return rearrange(torch.stack(maps), "v b h w -> b h (v w)")
+    depth = rearrange(torch.stack(maps), "v b h w -> b h (v w)")
+    return (depth, out.vertices.cpu()) if return_vertices else depth
 
 
 def truth_depth(scenes, num: int, yaws_degrees=CANONICAL_YAWS_DEGREES):
@@ -69,20 +89,68 @@ def truth_depth(scenes, num: int, yaws_degrees=CANONICAL_YAWS_DEGREES):
     return rearrange(torch.stack(maps), "b v h w -> b h (v w)")
 
 
-def score_against_synthetic(scene, scenes, num_generated: int = 64, num_truth: int = 256, seed: int = 0) -> ShapeScore:
-    """Scores a scene generator against a :class:`~gan3dlib.data.synthetic.SyntheticScenes` set.
+def score_against_synthetic(
+    scene, scenes, num_generated: int = 64, num_truth: int = 256, seed: int = 0, num_points: int | None = 512
+) -> ShapeScore:
+    """Scores a scene generator's shapes against a [`SyntheticScenes`][gan3dlib.data.synthetic.SyntheticScenes] set.
 
     Args:
-        scene: a :class:`~gan3dlib.scene.SceneGenerator` at the dataset's resolution.
+        scene: a [`SceneGenerator`][gan3dlib.scene.SceneGenerator] at the dataset's resolution.
         scenes: the ground-truth scenes.
         num_generated: generated objects to score.
         num_truth: ground-truth objects to match against.
-        seed: latent seed.
+        seed: latent seed (and point-sampling seed).
+        num_points: points per surface for COV/MMD (GET3D uses 2048); ``None`` skips COV/MMD.
 
     Returns:
-        :class:`ShapeScore`.
+        [`ShapeScore`][gan3dlib.eval.synthetic_eval.ShapeScore].
     """
-    generated = generated_depth(scene, num_generated, seed)
+    generated, vertices = generated_depth(scene, num_generated, seed, return_vertices=True)
     truth = truth_depth(scenes, num_truth)
-    match = match_depth_maps(generated, truth)
-    return ShapeScore(match.depth_error, match.mask_iou, match.hollow_fraction, generated.shape[0], truth.shape[0])
+    match = match_depth_maps(generated, truth, fov_degrees=scene.config.camera.fov_degrees,
+                             view_width=generated.shape[1])
+    cov = mmd = math.nan
+    if num_points is not None:
+        g = torch.Generator().manual_seed(seed)
+        gen_points = sample_surface_points(vertices, scene.faces.cpu(), num_points, generator=g)
+        truth_vertices = torch.stack([scenes.object(i).vertices for i in range(truth.shape[0])])
+        truth_points = sample_surface_points(truth_vertices, scenes.topology.faces, num_points, generator=g)
+        result = coverage_and_mmd(gen_points, truth_points, normalize="unit_box")
+        cov, mmd = result["cov"], result["mmd"]
+    return ShapeScore(match.depth_error, match.mask_iou, match.hollow_fraction, generated.shape[0], truth.shape[0],
+                      normal_error=match.normal_error, cov=cov, mmd=mmd)
+
+
+def score_run(run_folder: str | Path, config, num_generated: int = 64, num_truth: int = 256, num_fid: int = 500,
+              extractor=None, num_points: int | None = 512) -> dict:
+    """All metrics of a finished ``data='synthetic'`` training run, against its own dataset.
+
+    Args:
+        run_folder: the run folder (its ``model/`` is loaded).
+        config: the run's [`TrainConfig`][gan3dlib.train.config.TrainConfig].
+        num_generated: generated objects for the shape metrics.
+        num_truth: ground-truth objects for the shape metrics.
+        num_fid: generated renders, and training images (at most the data set), for FID/KID.
+        extractor: image feature extractor (default
+            [`RandomProjectionFeatures`][gan3dlib.eval.image_metrics.RandomProjectionFeatures]).
+        num_points: points per surface for COV/MMD; ``None`` skips them.
+
+    Returns:
+        ``{depth_error, normal_error, mask_iou, hollow_fraction, cov, mmd, fid, kid, ...}``.
+    """
+    from gan3dlib.data.synthetic import SyntheticScenes
+    from gan3dlib.eval.image_metrics import RandomProjectionFeatures
+    from gan3dlib.eval.model_fid import model_fid
+    from gan3dlib.scene import SceneGenerator
+    from gan3dlib.train.loop import build_dataset, synthetic_data_config
+
+    if config.data != "synthetic":
+        raise ValueError(f"config.data: score_run needs a run trained on 'synthetic' data, got {config.data!r}")
+    scene = SceneGenerator.from_pretrained(Path(run_folder) / "model")
+    resolution = config.model.resolution
+    scenes = SyntheticScenes(synthetic_data_config(config.synthetic_images, resolution, config.seed))
+    shapes = score_against_synthetic(scene, scenes, num_generated, num_truth, config.seed, num_points)
+    extractor = RandomProjectionFeatures() if extractor is None else extractor
+    images = model_fid(scene, build_dataset(config), extractor, num_fid, seed=config.seed)
+    return {**shapes.as_dict(), "fid": images["fid"], "kid": images["kid_mean"], "kid_std": images["kid_std"],
+            "feature_extractor": extractor.name}

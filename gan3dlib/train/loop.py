@@ -36,7 +36,7 @@ from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.ema import EMAConfig, ModelEMA
 from gan3dlib.train.loss import generator_loss, r1_penalty
 
-__all__ = ["train", "TrainResult", "build_dataset", "step_seed"]
+__all__ = ["train", "TrainResult", "build_dataset", "synthetic_data_config", "step_seed"]
 
 
 def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
@@ -68,16 +68,22 @@ def build_dataset(config: TrainConfig):
     return ImageDatasetConfig(path=config.data, resolution=resolution, hflip=config.hflip, seed=config.seed).build()
 
 
-@functools.lru_cache(maxsize=4)
-def _synthetic_dataset(num_images: int, resolution: int, seed: int):
-    """The synthetic dataset, every scene rendered once (kept for later runs in this process)."""
-    from gan3dlib.data.synthetic import SyntheticConfig, SyntheticImageDataset
+def synthetic_data_config(num_images: int, resolution: int, seed: int):
+    """The [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] a ``data='synthetic'`` run trains on."""
+    from gan3dlib.data.synthetic import SyntheticConfig
 
-    synthetic = SyntheticConfig(
+    return SyntheticConfig(
         num_images=num_images, resolution=resolution, seed=seed,
         grid_size=16 if resolution <= 32 else 32,  # objects of ~2 px triangles at either size
     )
-    dataset = SyntheticImageDataset(synthetic, cache=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _synthetic_dataset(num_images: int, resolution: int, seed: int):
+    """The synthetic dataset, every scene rendered once (kept for later runs in this process)."""
+    from gan3dlib.data.synthetic import SyntheticImageDataset
+
+    dataset = SyntheticImageDataset(synthetic_data_config(num_images, resolution, seed), cache=True)
     dataset.__getitems__(list(range(len(dataset))))  # render every scene once, in large batches
     return dataset
 
@@ -115,7 +121,7 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
         max_steps: stop after this many steps of this invocation (tests, benchmarks).
 
     Returns:
-        :class:`TrainResult`.
+        [`TrainResult`][gan3dlib.train.loop.TrainResult].
     """
     accelerator = accelerator or Accelerator(
         mixed_precision=config.mixed_precision,

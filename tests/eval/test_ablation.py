@@ -6,7 +6,9 @@ import dataclasses
 import json
 import math
 
-from gan3dlib.eval.ablation import markdown_table, run_ablation_ladder, summarize
+import pytest
+
+from gan3dlib.eval.ablation import METRICS, ladder_configs, markdown_table, run_ablation_ladder, summarize
 from gan3dlib.presets import SceneSpec
 from gan3dlib.train.config import TrainConfig
 
@@ -19,23 +21,55 @@ def test_summary_statistics():
     table = summarize(rows)
     mean, std = table["FULL"]["depth_error"]
     assert math.isclose(mean, 0.2) and math.isclose(std, 0.1)
-    assert "| FULL | 0.200 ± 0.100 | 0.800 ± 0.100 | 0.250 ± 0.250 |" in markdown_table(table, TrainConfig())
+    text = markdown_table(table, TrainConfig())
+    assert "| ablation | depth error ↓ | mask IoU ↑ | hollow ↓ |" in text
+    assert "| FULL | 0.200 ± 0.100 | 0.800 ± 0.100 | 0.25 ± 0.25 |" in text
 
 
-def test_tiny_ladder_end_to_end(tmp_path):
-    base = TrainConfig(
+def tiny_base(out) -> TrainConfig:
+    return TrainConfig(
         model=SceneSpec(16, z_dim=16, mapping_layers=2, channel_base=64, channel_max=16, pyramid_levels=2),
-        data="synthetic", synthetic_images=8, out=str(tmp_path), kimg=0.008, batch_size=4, cpu=True,
+        data="synthetic", synthetic_images=8, out=str(out), kimg=0.008, batch_size=4, cpu=True,
         checkpoint_kimg=1.0, sample_kimg=1.0, log_kimg=1.0,
     )
-    rows = run_ablation_ladder(base, names=("CRISP", "VIEW"), seeds=(0,), out=tmp_path, num_generated=4, num_truth=4)
+
+
+def test_runs_are_seed_major_with_each_ablations_settings(tmp_path):
+    runs = ladder_configs(tiny_base(tmp_path), names=("CRISP", "VIEW"), seeds=(0, 1), out=tmp_path)
+    # Seed-major order: a ladder stopped early holds complete seeds.
+    assert [(name, seed) for name, seed, _ in runs] == [("CRISP", 0), ("VIEW", 0), ("CRISP", 1), ("VIEW", 1)]
+    assert [config.seed for _, _, config in runs] == [0, 0, 1, 1]
+    assert runs[3][2].out == str(tmp_path / "VIEW-seed1")
+    assert runs[0][2].model.renderer_mode == "crisp" and runs[1][2].model.yaw_range_degrees == (-120.0, 120.0)
+
+
+def test_tiny_ladder_end_to_end_and_resumed(tmp_path):
+    base = tiny_base(tmp_path)
+    rows = run_ablation_ladder(base, names=("CRISP", "VIEW"), seeds=(0,), out=tmp_path, num_generated=4, num_truth=4,
+                               num_fid=8)
     assert [(r["ablation"], r["seed"]) for r in rows] == [("CRISP", 0), ("VIEW", 0)]
+    for row in rows:
+        assert all(math.isfinite(row[m]) for m in METRICS), row
+        assert 0 <= row["cov"] <= 1 and row["mmd"] > 0 and row["fid"] > 0 and 0 <= row["hollow_fraction"] <= 1
     saved = json.loads((tmp_path / "results.json").read_text())
     assert set(saved["summary"]) == {"CRISP", "VIEW"}
-    assert "| CRISP |" in (tmp_path / "results.md").read_text()
+    table_text = (tmp_path / "results.md").read_text()
+    assert "| CRISP |" in table_text and "COV ↑" in table_text and "FID* ↓" in table_text
     # Each run used its ablation's settings.
     config = json.loads((tmp_path / "VIEW-seed0" / "train_config.json").read_text())
     assert config["model"]["yaw_range_degrees"] == [-120.0, 120.0]
     crisp = json.loads((tmp_path / "CRISP-seed0" / "train_config.json").read_text())
     assert crisp["model"]["renderer_mode"] == "crisp"
     assert dataclasses.asdict(base)["kimg"] == 0.008
+    # Running the ladder again resumes each finished run at its full budget: nothing is trained.
+    weights = (tmp_path / "CRISP-seed0" / "model" / "model.safetensors").read_bytes()
+    again = run_ablation_ladder(base, names=("CRISP",), seeds=(0,), out=tmp_path, num_generated=4, num_truth=4, num_fid=8)
+    assert (tmp_path / "CRISP-seed0" / "model" / "model.safetensors").read_bytes() == weights
+    assert again == rows[:1]
+
+
+def test_ladder_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="base.data"):
+        ladder_configs(TrainConfig(data="/some/folder"))
+    with pytest.raises(ValueError, match="seeds"):
+        ladder_configs(TrainConfig(data="synthetic"), seeds=())
