@@ -1,4 +1,4 @@
-"""Running a recipe: a preset :class:`TrainConfig` plus command-line overrides, then :func:`train`.
+"""Running a recipe: a preset [`TrainConfig`][gan3dlib.train.config.TrainConfig] plus command-line overrides, then [`train`][gan3dlib.train.loop.train].
 
 ``accelerate launch recipes/ffhq.py --data /data/ffhq128 --batch_size 64 --model.blur_px 1.5``
 and plain ``python recipes/ffhq.py ...`` both end here.
@@ -9,11 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+import torch
+
 from gan3dlib.config import parse_overrides
 from gan3dlib.train.config import TrainConfig
-from gan3dlib.train.loop import TrainResult, train
+from gan3dlib.train.loop import TrainResult, build_dataset, train
 
-__all__ = ["MISSING_DATA", "paper_preset", "run_recipe"]
+__all__ = ["MISSING_DATA", "paper_preset", "run_recipe", "check_can_start", "accelerator_available"]
 
 # Placeholder for recipes whose data the user must give; `run_recipe` refuses to start with it.
 MISSING_DATA = "<required: --data PATH>"
@@ -44,7 +46,7 @@ def run_recipe(preset: TrainConfig, argv: Sequence[str] | None = None, max_steps
         max_steps: optional cap on the steps of this invocation.
 
     Returns:
-        The finished run's :class:`~gan3dlib.train.loop.TrainResult`.
+        The finished run's [`TrainResult`][gan3dlib.train.loop.TrainResult].
     """
     args = list(sys.argv[1:] if argv is None else argv)
     config = parse_overrides(TrainConfig, args, default=preset)
@@ -53,9 +55,45 @@ def run_recipe(preset: TrainConfig, argv: Sequence[str] | None = None, max_steps
             "error: --data PATH is required: an image folder (searched recursively for .png/.jpg/.jpeg/.webp) "
             "or a StyleGAN dataset .zip; or --data synthetic for the built-in procedural dataset"
         )
+    check_can_start(config)
     result = train(config, max_steps=max_steps)
     print(
         f"done: {result.kimg:.3f} kimg in {result.steps} steps ({result.seconds:.0f} s, {result.skipped_steps} skipped); "
         f"run folder {result.run_folder}, model {result.run_folder / 'model'}"
     )
     return result
+
+
+def accelerator_available() -> bool:
+    """True when torch sees a GPU that accelerate would train on (CUDA/ROCm, Apple MPS or Intel XPU)."""
+    mps = getattr(torch.backends, "mps", None)
+    xpu = getattr(torch, "xpu", None)
+    return bool(torch.cuda.is_available() or (mps is not None and mps.is_available())
+                or (xpu is not None and xpu.is_available()))
+
+
+def check_can_start(config: TrainConfig) -> None:
+    """Stops early, saying what to do next, on the mistakes a newcomer makes before training starts.
+
+    - ``--data`` is a path that does not exist, is empty or is not an image folder or zip;
+    - no GPU is visible and the model is larger than the CPU demo's (32²): training would take
+      years, so it only starts on the CPU when asked for with ``--cpu true``.
+
+    Raises:
+        SystemExit: with the message.
+    """
+    if config.data != "synthetic":
+        try:
+            build_dataset(config)
+        except ValueError as err:
+            raise SystemExit(f"error: --data: {err}") from None
+    if not config.cpu and config.model.resolution > 32 and not accelerator_available():
+        raise SystemExit(
+            f"error: no GPU found (torch {torch.__version__}, torch.cuda.is_available() is False). The "
+            f"{config.model.resolution}² model trains at well under one image per second on a CPU, so "
+            f"{config.kimg:g} k-images would take months. What to do next:\n"
+            "  - on a machine with an NVIDIA GPU, check that torch is a CUDA build: "
+            "python -c 'import torch; print(torch.cuda.is_available())';\n"
+            "  - to try gan3dlib on this machine, run the CPU demo: python recipes/synthetic.py;\n"
+            "  - to train this model on the CPU anyway, add --cpu true."
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -144,3 +145,22 @@ def test_paper_recipes_need_data_and_carry_the_paper_settings():
     assert car.model.init == "sheet" and not car.model.use_size_constraint and car.kimg == 5000.0
     with pytest.raises(SystemExit, match="--data"):
         run_recipe(ffhq, [])
+
+
+def test_a_newcomers_first_mistakes_stop_early_with_what_to_do(tmp_path, monkeypatch):
+    from gan3dlib.train import recipe
+    from gan3dlib.train.recipe import paper_preset, run_recipe
+
+    ffhq = paper_preset("ffhq")
+    with pytest.raises(SystemExit, match=r"--data: path: .*missing.* does not exist; point --data at"):
+        run_recipe(ffhq, ["--data", str(tmp_path / "missing")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="--data: .*no images"):
+        run_recipe(ffhq, ["--data", str(tmp_path / "empty")])
+    # No GPU: the 128² model does not start on the CPU unless asked for, and says what to do instead.
+    monkeypatch.setattr(recipe, "accelerator_available", lambda: False)
+    data = image_folder(tmp_path / "data")
+    with pytest.raises(SystemExit, match=r"no GPU found(.|\n)*recipes/synthetic.py(.|\n)*--cpu true"):
+        run_recipe(ffhq, ["--data", str(data)])
+    recipe.check_can_start(dataclasses.replace(ffhq, data=str(data), cpu=True))  # asked for: allowed
+    recipe.check_can_start(dataclasses.replace(ffhq, data="synthetic", model=dataclasses.replace(ffhq.model, resolution=32)))
