@@ -1,10 +1,10 @@
 """gan3dlib: generative models of textured 3D meshes learned from 2D photo collections.
 
-Subpackages follow the pipeline: :mod:`gan3dlib.nets` (StyleGAN generator and discriminator),
-:mod:`gan3dlib.shape` (shape pyramid, size constraint), :mod:`gan3dlib.mesh` (shape-image mesh grid,
-initial shapes, export), :mod:`gan3dlib.ops` (Kaolin-named mesh ops), :mod:`gan3dlib.render`
-(camera, rasterizers and the soft-extension renderer), :mod:`gan3dlib.scene` (the scene generator);
-:mod:`gan3dlib.presets`, :mod:`gan3dlib.config` and :mod:`gan3dlib.hub` hold presets, config
+Subpackages follow the pipeline: [`gan3dlib.nets`][gan3dlib.nets] (StyleGAN generator and discriminator),
+[`gan3dlib.shape`][gan3dlib.shape] (shape pyramid, size constraint), [`gan3dlib.mesh`][gan3dlib.mesh] (shape-image mesh grid,
+initial shapes, export), [`gan3dlib.ops`][gan3dlib.ops] (Kaolin-named mesh ops), [`gan3dlib.render`][gan3dlib.render]
+(camera, rasterizers and the soft-extension renderer), [`gan3dlib.scene`][gan3dlib.scene] (the scene generator);
+[`gan3dlib.presets`][gan3dlib.presets], [`gan3dlib.config`][gan3dlib.config] and [`gan3dlib.hub`][gan3dlib.hub] hold presets, config
 serialisation and model sharing.
 """
 

@@ -51,7 +51,7 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Decodes :func:`to_dict` output back into ``cls``, strictly.
+    """Decodes [`to_dict`][gan3dlib.config.to_dict] output back into ``cls``, strictly.
 
     Nested dataclasses come back as dataclasses; unknown keys, missing required fields and values
     that fail a config's own validation raise ``ValueError``.
@@ -78,7 +78,7 @@ def to_json(config: Any) -> str:
 
 
 def from_json(cls: type[T], text: str) -> T:
-    """Inverse of :func:`to_json`."""
+    """Inverse of [`to_json`][gan3dlib.config.to_json]."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -96,7 +96,7 @@ def save_config(config: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def load_config(cls: type[T], path: str | os.PathLike[str]) -> T:
-    """Reads a JSON config written by :func:`save_config`.
+    """Reads a JSON config written by [`save_config`][gan3dlib.config.save_config].
 
     Raises:
         ValueError: if the file is missing, not JSON, or does not decode into ``cls``.

@@ -3,7 +3,7 @@
 A model folder holds
 
 - ``config.json``: ``{"format": ..., "class": "<module>.<Model>", "config": {...}}``, the model's
-  config dataclass encoded by :mod:`gan3dlib.config` (decoded strictly on load);
+  config dataclass encoded by [`gan3dlib.config`][gan3dlib.config] (decoded strictly on load);
 - ``model.safetensors``: every parameter and persistent buffer (e.g. StyleGAN's ``w_avg``);
 - ``README.md``: a model card with the config and the facts the caller passes (training data,
   k-images, metrics).
@@ -11,7 +11,7 @@ A model folder holds
 Weights never travel as pickles: loading reads safetensors only, and is strict (missing, extra,
 mis-shaped or mis-typed tensors are errors). Saving is atomic: the folder is written under a
 temporary name and swapped in, so a crash leaves the previous complete folder (if the crash falls
-between the two renames of the swap, it is at ``<folder>.previous``, which :func:`from_pretrained`
+between the two renames of the swap, it is at ``<folder>.previous``, which [`from_pretrained`][gan3dlib.hub.from_pretrained]
 then reads).
 """
 
@@ -155,7 +155,7 @@ def from_pretrained(
     revision: str | None = None,
     local_files_only: bool = False,
 ) -> M:
-    """Rebuilds a model from a folder (or hub repo id) written by :func:`save_pretrained`.
+    """Rebuilds a model from a folder (or hub repo id) written by [`save_pretrained`][gan3dlib.hub.save_pretrained].
 
     Args:
         cls: the model class; must match the saved ``class`` and have a ``config_class``.
@@ -222,12 +222,12 @@ class PretrainedMixin:
     config_class: type = object
 
     def save_pretrained(self, directory: str | os.PathLike[str], facts: dict[str, Any] | None = None) -> Path:
-        """See :func:`save_pretrained`."""
+        """See [`save_pretrained`][gan3dlib.hub.save_pretrained]."""
         return save_pretrained(self, directory, facts)  # type: ignore[arg-type]
 
     @classmethod
     def from_pretrained(cls, source: str | os.PathLike[str], **kwargs: Any):
-        """See :func:`from_pretrained`."""
+        """See [`from_pretrained`][gan3dlib.hub.from_pretrained]."""
         return from_pretrained(cls, source, **kwargs)  # type: ignore[arg-type]
 
     def push_to_hub(self, repo_id: str, facts: dict[str, Any] | None = None, private: bool = False, token: str | None = None) -> str:

@@ -1,6 +1,6 @@
 """Presets: the paper's models (FFHQ faces, LSUN cars and buses), its ablations, and a tiny CPU model.
 
-:func:`scene_config` assembles a consistent :class:`~gan3dlib.scene.SceneConfig` from the few
+[`scene_config`][gan3dlib.presets.scene_config] assembles a consistent [`SceneConfig`][gan3dlib.scene.SceneConfig] from the few
 numbers that matter (the generators' resolutions and channel counts follow from ``resolution`` and
 the shape settings). The named presets are thin wrappers:
 
@@ -11,11 +11,11 @@ the shape settings). The named presets are thin wrappers:
 - ``tiny_cpu``: 32², small networks (2-layer mapping, 64-d latents, few channels), trains on 2 CPU
   cores.
 
-:class:`SceneSpec` holds the same few numbers as a config dataclass, for command lines:
+[`SceneSpec`][gan3dlib.presets.SceneSpec] holds the same few numbers as a config dataclass, for command lines:
 ``--model.resolution 64`` on a spec changes the generators' resolutions with it, which a single
-field of the detailed :class:`~gan3dlib.scene.SceneConfig` cannot (it is consistency-checked).
+field of the detailed [`SceneConfig`][gan3dlib.scene.SceneConfig] cannot (it is consistency-checked).
 
-Ablations (:func:`ablation`), applied to any base: ``CRISP`` (crisp renderer, no size constraint,
+Ablations ([`ablation`][gan3dlib.presets.ablation]), applied to any base: ``CRISP`` (crisp renderer, no size constraint,
 no pyramid), ``SOFT`` (soft renderer only), ``SIZE`` (+ size constraint), ``FULL`` (+ pyramid),
 ``VIEW`` (FULL with yaw ±120°), ``CAR``/``BUS`` (FULL with a sheet s0, no size constraint).
 """
@@ -75,7 +75,7 @@ def scene_config(
     """A consistent scene config from the settings a user actually chooses.
 
     Returns:
-        :class:`~gan3dlib.scene.SceneConfig` with both generators at ``2 * resolution``.
+        [`SceneConfig`][gan3dlib.scene.SceneConfig] with both generators at ``2 * resolution``.
     """
     shape = ObjectShapeConfig(
         grid_size=resolution,
@@ -114,9 +114,9 @@ def scene_config(
 
 @dataclasses.dataclass(frozen=True)
 class SceneSpec:
-    """The high-level knobs of a scene generator; :meth:`scene_config` expands them.
+    """The high-level knobs of a scene generator; [`scene_config`][gan3dlib.presets.SceneSpec.scene_config] expands them.
 
-    Fields are the arguments of :func:`scene_config` (same names, same defaults: the paper's FFHQ
+    Fields are the arguments of [`scene_config`][gan3dlib.presets.scene_config] (same names, same defaults: the paper's FFHQ
     model). Validated at construction by expanding them.
     """
 
@@ -142,12 +142,12 @@ class SceneSpec:
         self.scene_config()  # raises ValueError naming the offending setting
 
     def scene_config(self) -> SceneConfig:
-        """The detailed, consistent :class:`~gan3dlib.scene.SceneConfig`."""
+        """The detailed, consistent [`SceneConfig`][gan3dlib.scene.SceneConfig]."""
         settings = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         return scene_config(**settings)
 
     def build(self):
-        """Makes the :class:`~gan3dlib.scene.SceneGenerator`."""
+        """Makes the [`SceneGenerator`][gan3dlib.scene.SceneGenerator]."""
         return self.scene_config().build()
 
 
@@ -199,7 +199,7 @@ def ablation(base: SceneConfig | SceneSpec, name: Ablation) -> SceneConfig | Sce
     the yaw range and s0; everything else (resolution, networks, camera, band) comes from ``base``.
 
     Args:
-        base: a :class:`SceneSpec` (returns a spec) or a :class:`~gan3dlib.scene.SceneConfig`
+        base: a [`SceneSpec`][gan3dlib.presets.SceneSpec] (returns a spec) or a [`SceneConfig`][gan3dlib.scene.SceneConfig]
             (returns a config; its background crop is kept too).
         name: ``'CRISP'``, ``'SOFT'``, ``'SIZE'``, ``'FULL'``, ``'VIEW'``, ``'CAR'`` or ``'BUS'``.
 

@@ -8,7 +8,7 @@ downsampling is antialiased (a proper low-pass filter, not point sampling); upsa
 images uses the same filter.
 
 Bad data never stops a run: a file that cannot be decoded is logged once (one warning line naming
-the file and the error), counted in :attr:`ImageDataset.num_skipped` and replaced by the next
+the file and the error), counted in [`ImageDataset.num_skipped`][gan3dlib.data.images.ImageDataset.num_skipped] and replaced by the next
 readable image (wrapping around at the end).
 """
 
@@ -48,7 +48,7 @@ class ImageDatasetConfig:
         resolution: training resolution R; items are (3, R, R).
         hflip: flip each item horizontally with probability 0.5. With ``seed`` set the decision
             is a deterministic function of ``(seed, epoch, index)`` (see
-            :meth:`ImageDataset.set_epoch`); without it, it is drawn from torch's global RNG,
+            [`ImageDataset.set_epoch`][gan3dlib.data.images.ImageDataset.set_epoch]); without it, it is drawn from torch's global RNG,
             which DataLoader seeds differently in each worker process.
         max_images: use only the first ``max_images`` files of the sorted listing.
         extensions: file suffixes treated as images, compared case-insensitively.
@@ -191,7 +191,7 @@ class ImageDataset(torch.utils.data.Dataset):
     also counts files met by DataLoader workers, and each bad file is reported only once.
 
     Args:
-        config: :class:`ImageDatasetConfig`.
+        config: [`ImageDatasetConfig`][gan3dlib.data.images.ImageDatasetConfig].
 
     Raises:
         ValueError: if ``config.path`` is missing, is a file that is not a zip archive, or holds
@@ -317,7 +317,7 @@ def infinite_loader(
 
     Args:
         dataset: a map-style dataset whose items collate into (B, ...) tensors, e.g.
-            :class:`ImageDataset` giving (B, 3, R, R).
+            [`ImageDataset`][gan3dlib.data.images.ImageDataset] giving (B, 3, R, R).
         batch_size: items per batch B.
         seed: seed of the shuffling (and of the DataLoader worker seeds).
         num_workers: DataLoader worker processes (0 loads in this process).
@@ -350,7 +350,7 @@ def _batches(
     dataset: torch.utils.data.Dataset, batch_size: int, seed: int, num_workers: int, drop_last: bool,
     rank: int, world_size: int, per_rank: int,
 ) -> Iterator[torch.Tensor]:
-    """The generator behind :func:`infinite_loader` (split off so arguments fail at the call)."""
+    """The generator behind [`infinite_loader`][gan3dlib.data.images.infinite_loader] (split off so arguments fail at the call)."""
     shuffle = torch.Generator().manual_seed(seed)
     workers = torch.Generator().manual_seed(seed * 1_000_003 + rank + 1)
     epoch = 0

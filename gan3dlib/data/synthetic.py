@@ -1,8 +1,8 @@
 """A procedural ground-truth dataset: random textured 3D objects over random backgrounds.
 
-Objects are star-shaped deformations of a sphere (family in :mod:`gan3dlib.data.synthetic_objects`)
+Objects are star-shaped deformations of a sphere (family in [`gan3dlib.data.synthetic_objects`][gan3dlib.data.synthetic_objects])
 with procedural textures, seen by the paper's camera (``docs/conventions.md``) from viewpoints
-drawn by :class:`~gan3dlib.render.camera.ViewpointSampler`. Images are rendered by PyTorch3D's
+drawn by [`ViewpointSampler`][gan3dlib.render.camera.ViewpointSampler]. Images are rendered by PyTorch3D's
 standard ``MeshRasterizer`` + ``HardPhongShader``, never by gan3dlib's own renderer, so the data
 does not come from the renderer being trained.
 
@@ -102,7 +102,7 @@ class SyntheticRender:
 
 @dataclass
 class WriteResult:
-    """What :meth:`SyntheticScenes.write` did: files of ``written`` scenes made, ``skipped`` already there."""
+    """What [`SyntheticScenes.write`][gan3dlib.data.synthetic.SyntheticScenes.write] did: files of ``written`` scenes made, ``skipped`` already there."""
 
     folder: Path
     written: int
@@ -115,7 +115,7 @@ def _generator(seed: int, index: int, stream: str) -> torch.Generator:
 
 
 class SyntheticScenes:
-    """Generates, renders and writes the scenes of a :class:`SyntheticConfig`.
+    """Generates, renders and writes the scenes of a [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig].
 
     Args:
         config: the dataset config.
@@ -143,7 +143,7 @@ class SyntheticScenes:
         return float(yaw), float(pitch)
 
     def object(self, index: int) -> SyntheticObject:
-        """The ground-truth object and viewpoint of scene ``index`` (see :class:`SyntheticObject`)."""
+        """The ground-truth object and viewpoint of scene ``index`` (see [`SyntheticObject`][gan3dlib.data.synthetic.SyntheticObject])."""
         index, cfg = self._check_index(index), self.config
         yaw, pitch = self.viewpoint(index)
         return SyntheticObject(
@@ -205,7 +205,7 @@ class SyntheticScenes:
             indices: B scene indices.
 
         Returns:
-            :class:`SyntheticRender` with images (B, 3, R, R), depth and mask (B, 1, R, R).
+            [`SyntheticRender`][gan3dlib.data.synthetic.SyntheticRender] with images (B, 3, R, R), depth and mask (B, 1, R, R).
         """
         indices = [self._check_index(i) for i in indices]
         if not indices:
@@ -293,7 +293,7 @@ class SyntheticScenes:
                 scenes still to write in this run).
 
         Returns:
-            :class:`WriteResult`.
+            [`WriteResult`][gan3dlib.data.synthetic.WriteResult].
         """
         folder = Path(folder)
         meta = folder / "dataset.json"
@@ -332,7 +332,7 @@ class SyntheticScenes:
 
 
 def read_config(folder: str | os.PathLike[str]) -> SyntheticConfig:
-    """The :class:`SyntheticConfig` stored in ``folder/dataset.json`` by :meth:`SyntheticScenes.write`.
+    """The [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] stored in ``folder/dataset.json`` by [`SyntheticScenes.write`][gan3dlib.data.synthetic.SyntheticScenes.write].
 
     Raises:
         ValueError: naming ``folder`` if the file is missing or is not a synthetic dataset description.
@@ -352,8 +352,8 @@ class SyntheticImageDataset(torch.utils.data.Dataset):
     """The images of a synthetic dataset as a ``torch.utils.data.Dataset``, rendered on the fly.
 
     Items are (3, R, R) float32 in [-1, 1]. With ``quantize`` (default) they are first rounded to
-    8 bits (``uint8 / 127.5 - 1``), exactly what :class:`~gan3dlib.data.ImageDataset` reads from the
-    folder :meth:`SyntheticScenes.write` produces. ``__getitems__`` renders a whole batch at once
+    8 bits (``uint8 / 127.5 - 1``), exactly what [`ImageDataset`][gan3dlib.data.ImageDataset] reads from the
+    folder [`SyntheticScenes.write`][gan3dlib.data.synthetic.SyntheticScenes.write] produces. ``__getitems__`` renders a whole batch at once
     (the DataLoader uses it automatically).
 
     Args:

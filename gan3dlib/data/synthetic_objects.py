@@ -1,12 +1,12 @@
 """The synthetic dataset's config and procedural ingredients: shapes, textures, backgrounds, lights.
 
 Every function here draws from a ``torch.Generator`` it is given and nothing else, so a scene is a
-pure function of its seeds; :mod:`gan3dlib.data.synthetic` seeds them, renders and writes the scenes
-(and re-exports :class:`SyntheticConfig`).
+pure function of its seeds; [`gan3dlib.data.synthetic`][gan3dlib.data.synthetic] seeds them, renders and writes the scenes
+(and re-exports [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig]).
 
 **Object family.** An object is a star-shaped deformation of the unit sphere. Its topology is the
 mesh grid of the generator (``docs/conventions.md``) wrapped around the sphere as in
-:func:`gan3dlib.mesh.sphere_shape_image` (disk centre at the front pole ``+Z``, disk border at
+[`gan3dlib.mesh.sphere_shape_image`][gan3dlib.mesh.sphere_shape_image] (disk centre at the front pole ``+Z``, disk border at
 the back pole), with the small hole around the back pole closed by a fan of triangles to the
 corner grid vertex 0, which is unused by the grid and already sits on the back pole. For a unit
 direction ``d`` of a vertex the surface point is::
@@ -76,7 +76,7 @@ def _check_pair(value: object, name: str, low: float, high: float, integer: bool
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    """Everything that defines a synthetic dataset (see :mod:`gan3dlib.data.synthetic` for the choices).
+    """Everything that defines a synthetic dataset (see [`gan3dlib.data.synthetic`][gan3dlib.data.synthetic] for the choices).
 
     Attributes:
         num_images: number of scenes (a few hundred to 100k).
@@ -214,7 +214,7 @@ def sphere_topology(grid_size: int) -> SphereTopology:
             border, which creates degenerate triangles at the back pole).
 
     Returns:
-        A :class:`SphereTopology`.
+        A [`SphereTopology`][gan3dlib.data.synthetic_objects.SphereTopology].
     """
     grid = build_mesh_grid(grid_size)
     n = grid.n
@@ -246,7 +246,7 @@ def sample_shape(generator: torch.Generator, directions: torch.Tensor, config: S
 
     Args:
         generator: the object's shape stream.
-        directions: (V, 3) float64 unit vertex directions (:attr:`SphereTopology.directions`).
+        directions: (V, 3) float64 unit vertex directions (`SphereTopology.directions`).
         config: the dataset config (shape fields).
 
     Returns:

@@ -240,7 +240,7 @@ def export_glb(
         texture: ``(C, Ht, Wt)`` floating texture in ``[0, 1]``, ``C`` = 3 (RGB) or 4 (RGBA).
         face_uvs_idx: optional ``(F, 3)`` integer indices into ``uvs`` (default: ``faces``).
         vertex_mask: optional ``(V,)`` or ``(N, N)`` bool mask of the vertices to keep.
-        normals: write area-weighted unit vertex normals (:func:`gan3dlib.ops.vertex_normals`);
+        normals: write area-weighted unit vertex normals ([`gan3dlib.ops.vertex_normals`][gan3dlib.ops.vertex_normals]);
             a vertex whose normal vanishes gets ``(0, 0, 1)``.
 
     Returns:
@@ -284,7 +284,7 @@ def export_ply(
         vertices: ``(V, 3)`` floating positions.
         faces: ``(F, 3)`` int64/int32 vertex indices, counter-clockwise seen from outside.
         vertex_colors: optional ``(V, 3)`` floating RGB in ``[0, 1]``, e.g.
-            :func:`sample_vertex_colors` of the texture.
+            [`sample_vertex_colors`][gan3dlib.mesh.export.sample_vertex_colors] of the texture.
         vertex_mask: optional ``(V,)`` or ``(N, N)`` bool mask of the vertices to keep.
 
     Returns:
@@ -342,7 +342,7 @@ def export_mesh(
     face_uvs_idx: torch.Tensor | None = None, vertex_mask: torch.Tensor | None = None,
     vertex_colors: torch.Tensor | None = None, normals: bool = True,
 ) -> list[Path]:
-    """Exports with :func:`export_obj`, :func:`export_glb` or :func:`export_ply`.
+    """Exports with [`export_obj`][gan3dlib.mesh.export.export_obj], [`export_glb`][gan3dlib.mesh.export.export_glb] or [`export_ply`][gan3dlib.mesh.export.export_ply].
 
     Args:
         path: target path; its extension picks the format when ``format`` is None.
@@ -355,7 +355,7 @@ def export_mesh(
         vertex_mask: optional ``(V,)`` or ``(N, N)`` bool mask of the vertices to keep.
         vertex_colors: ``(V, 3)`` PLY colours; when None and ``uvs`` (per vertex) and ``texture``
             are given, PLY colours are the texture sampled at the UVs (alpha dropped).
-        normals: GLB only, see :func:`export_glb`.
+        normals: GLB only, see [`export_glb`][gan3dlib.mesh.export.export_glb].
 
     Returns:
         The written paths (OBJ: obj, mtl, png).

@@ -104,7 +104,7 @@ def shape_image_to_vertices(shape_image: torch.Tensor, n: int | None = None) -> 
 
 
 def vertices_to_shape_image(vertices: torch.Tensor, n: int) -> torch.Tensor:
-    """Inverse of :func:`shape_image_to_vertices`.
+    """Inverse of [`shape_image_to_vertices`][gan3dlib.mesh.grid.shape_image_to_vertices].
 
     Args:
         vertices: ``(B, V, 3)`` floating tensor with ``V = N²``.
@@ -124,7 +124,7 @@ def vertices_to_shape_image(vertices: torch.Tensor, n: int) -> torch.Tensor:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MeshGrid:
-    """Fixed topology of a shape-image mesh. Build it with :func:`build_mesh_grid`.
+    """Fixed topology of a shape-image mesh. Build it with [`build_mesh_grid`][gan3dlib.mesh.grid.build_mesh_grid].
 
     Attributes:
         n: grid size ``N``.
@@ -207,7 +207,7 @@ def build_mesh_grid(
         device: device of the returned tensors.
 
     Returns:
-        A :class:`MeshGrid` with ``faces (F, 3)``, ``uvs (V, 2)``, ``face_uvs_idx (F, 3)``,
+        A [`MeshGrid`][gan3dlib.mesh.grid.MeshGrid] with ``faces (F, 3)``, ``uvs (V, 2)``, ``face_uvs_idx (F, 3)``,
         ``vertex_mask (N, N)`` and ``grid_xy (V, 2)``.
 
     Raises:

@@ -19,7 +19,7 @@ RESIDUAL_GAIN = math.sqrt(0.5)  # keeps the variance of (skip + main) equal to t
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
-    """Settings of the discriminator; :meth:`build` makes the module.
+    """Settings of the discriminator; [`build`][gan3dlib.nets.discriminator.DiscriminatorConfig.build] makes the module.
 
     Attributes:
         resolution: input size, a power of two >= 4 (the paper's renders: N = 128).
@@ -28,7 +28,7 @@ class DiscriminatorConfig:
             (StyleGAN2-ADA ``auto``: 16384).
         channel_max: upper bound of channels per layer (512).
         mbstd_group_size: minibatch-stddev group size (4); batches not divisible by it fall back as
-            documented in :func:`gan3dlib.nets.layers.mbstd_group_size`.
+            documented in [`gan3dlib.nets.layers.mbstd_group_size`][gan3dlib.nets.layers.mbstd_group_size].
         mbstd_num_features: appended minibatch-stddev channels (1); must divide the 4x4 channels.
         conv_clamp: clamp of every conv output (None: off; 256 with fp16 in StyleGAN2-ADA).
         resample_filter: 1-D FIR taps of the downsampling low-pass (``(1, 3, 3, 1)``).

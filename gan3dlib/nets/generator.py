@@ -17,7 +17,7 @@ __all__ = ["GeneratorConfig", "Generator", "mix_styles"]
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    """Settings of a StyleGAN generator; :meth:`build` makes the module.
+    """Settings of a StyleGAN generator; [`build`][gan3dlib.nets.generator.GeneratorConfig.build] makes the module.
 
     Attributes:
         mapping: mapping network settings (``mapping.w_dim`` must equal ``synthesis.w_dim``).
@@ -75,8 +75,8 @@ class Generator(nn.Module):
     when one is given, so a seeded ``torch.Generator`` makes the output deterministic.
 
     Attributes:
-        mapping: the :class:`MappingNetwork` (holds ``w_avg``).
-        synthesis: the :class:`SynthesisNetwork`.
+        mapping: the [`MappingNetwork`][gan3dlib.nets.mapping.MappingNetwork] (holds ``w_avg``).
+        synthesis: the [`SynthesisNetwork`][gan3dlib.nets.synthesis.SynthesisNetwork].
     """
 
     def __init__(self, config: GeneratorConfig) -> None:

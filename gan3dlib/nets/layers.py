@@ -146,7 +146,7 @@ def fir_filter2d(
 
     Args:
         x: (B, C, H, W) input.
-        kernel: (K, K) filter from :func:`fir_kernel`.
+        kernel: (K, K) filter from [`fir_kernel`][gan3dlib.nets.layers.fir_kernel].
         pad: zeros added (before, after) on both spatial axes.
         gain: multiplier of the kernel (e.g. 4 after 2x zero-stuffing).
         down: stride (keeps every ``down``-th output sample).
@@ -357,7 +357,7 @@ class MinibatchStdDev(nn.Module):
 
     Sample ``i`` is grouped with the samples ``i'`` where ``i' ≡ i (mod B / G)`` (StyleGAN2-ADA's
     strided grouping); channels are split into ``num_features`` contiguous chunks. The group size
-    ``G`` comes from :func:`mbstd_group_size`.
+    ``G`` comes from [`mbstd_group_size`][gan3dlib.nets.layers.mbstd_group_size].
 
     Args:
         group_size: requested group size (4 in StyleGAN).

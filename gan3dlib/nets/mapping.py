@@ -16,7 +16,7 @@ __all__ = ["MappingConfig", "MappingNetwork", "check_truncation"]
 
 @dataclass(frozen=True)
 class MappingConfig:
-    """Settings of the mapping network; :meth:`build` makes the module.
+    """Settings of the mapping network; [`build`][gan3dlib.nets.mapping.MappingConfig.build] makes the module.
 
     Attributes:
         z_dim: width of the input latent z (512 in the paper).

@@ -80,7 +80,7 @@ class ModulatedConv2d(nn.Module):
     """Modulated convolution with its style affine (StyleGAN2 synthesis / toRGB layers).
 
     ``styles = affine(w)`` (equalized-LR linear, bias initialised to 1), then
-    :func:`modulated_conv2d` with the equalized-LR weight ``weight / sqrt(I * K * K)``. The layer
+    [`modulated_conv2d`][gan3dlib.nets.modulated.modulated_conv2d] with the equalized-LR weight ``weight / sqrt(I * K * K)``. The layer
     has no bias; callers add bias + activation.
 
     Args:

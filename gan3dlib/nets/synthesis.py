@@ -34,7 +34,7 @@ BlockType = Literal["stylegan2", "adain"]
 
 @dataclass(frozen=True)
 class SynthesisConfig:
-    """Settings of the synthesis network; :meth:`build` makes the module.
+    """Settings of the synthesis network; [`build`][gan3dlib.nets.synthesis.SynthesisConfig.build] makes the module.
 
     Attributes:
         resolution: output size, a power of two >= 4 (the paper's object/background generators

@@ -57,7 +57,7 @@ def index_vertices_by_faces(vertices_features: torch.Tensor, faces: torch.Tensor
 
 
 def _gather(vertices_features: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
-    """Unchecked core of :func:`index_vertices_by_faces`: (B, V, D), (F, S) -> (B, F, S, D)."""
+    """Unchecked core of [`index_vertices_by_faces`][gan3dlib.ops.mesh.index_vertices_by_faces]: (B, V, D), (F, S) -> (B, F, S, D)."""
     b, _, d = vertices_features.shape
     n_faces, s = faces.shape
     gathered = vertices_features.index_select(1, faces.reshape(-1).long())

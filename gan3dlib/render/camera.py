@@ -6,7 +6,7 @@ the origin (the unit ball touches the border of the shorter image side), a viewp
 ``(x, y, z - d)`` with visible points at ``z < 0``, and screen vertices are ``(u, v, depth)`` in
 pixels.
 
-The Kaolin-signature camera functions live in :mod:`gan3dlib.render.kaolin_camera`.
+The Kaolin-signature camera functions live in [`gan3dlib.render.kaolin_camera`][gan3dlib.render.kaolin_camera].
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class PerspectiveCamera:
 
     @classmethod
     def from_pytorch3d(cls, cameras: Any, image_size: tuple[int, int]) -> tuple[PerspectiveCamera, torch.Tensor]:
-        """Inverts :meth:`to_pytorch3d`.
+        """Inverts [`to_pytorch3d`][gan3dlib.render.camera.PerspectiveCamera.to_pytorch3d].
 
         Accepts ``FoVPerspectiveCameras`` with square pixels (``aspect_ratio = 1``), one fov for the
         batch, no custom ``K``, looking at the origin from distance ``1 / sin(fov/2)`` (any roll).
@@ -230,7 +230,7 @@ class PerspectiveCamera:
     @classmethod
     def from_kaolin(cls, camera_proj: torch.Tensor, camera_rot: torch.Tensor, camera_trans: torch.Tensor,
                     image_size: tuple[int, int]) -> tuple[PerspectiveCamera, torch.Tensor]:
-        """Inverts :meth:`to_kaolin`.
+        """Inverts [`to_kaolin`][gan3dlib.render.camera.PerspectiveCamera.to_kaolin].
 
         Args:
             camera_proj: (3, 1) ``[p0, p1, -1]`` with square pixels (``p0 * W == p1 * H``).
@@ -318,7 +318,7 @@ class ViewpointSampler:
 
     def sample_rotations(self, batch_size: int, generator: torch.Generator | None = None,
                          device: Any = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """Random object rotations; same arguments as :meth:`sample`. Returns (B, 3, 3)."""
+        """Random object rotations; same arguments as [`sample`][gan3dlib.render.camera.ViewpointSampler.sample]. Returns (B, 3, 3)."""
         return rotation_matrix(*self.sample(batch_size, generator, device, dtype))
 
 

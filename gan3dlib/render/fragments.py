@@ -2,11 +2,11 @@
 
 A rasterizer only *finds* candidates: for every pixel, the faces that cover it and the faces whose
 projected triangle lies within ``blur_px`` pixels of its centre. It runs without gradients. The
-shader (:mod:`gan3dlib.render.soft_extension`) recomputes every continuous quantity from the
+shader ([`gan3dlib.render.soft_extension`][gan3dlib.render.soft_extension]) recomputes every continuous quantity from the
 projected vertices with autograd, so gradients never go through a rasterizer's backward pass.
 
-:class:`Fragments` has the field names, shapes, ordering and units of PyTorch3D's ``Fragments``,
-so PyTorch3D shaders can consume it (see :meth:`Fragments.to_pytorch3d`).
+[`Fragments`][gan3dlib.render.fragments.Fragments] has the field names, shapes, ordering and units of PyTorch3D's ``Fragments``,
+so PyTorch3D shaders can consume it (see [`Fragments.to_pytorch3d`][gan3dlib.render.fragments.Fragments.to_pytorch3d]).
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ class Rasterizer(nn.Module):
     Fragments``; any module with the same ``forward`` can stand in.
 
     Args:
-        settings: :class:`RasterSettings` (defaults if None).
+        settings: [`RasterSettings`][gan3dlib.render.fragments.RasterSettings] (defaults if None).
     """
 
     search = None
@@ -186,6 +186,6 @@ class Rasterizer(nn.Module):
             faces: (F, 3) int64 faces shared by the batch.
 
         Returns:
-            :class:`Fragments` (B, H, W, K).
+            [`Fragments`][gan3dlib.render.fragments.Fragments] (B, H, W, K).
         """
         return type(self).search(screen_verts, faces, self.settings)

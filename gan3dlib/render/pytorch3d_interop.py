@@ -52,14 +52,14 @@ def render_meshes(
     """Renders PyTorch3D ``Meshes`` (with ``TexturesUV`` or without textures).
 
     Args:
-        renderer: a :class:`~gan3dlib.render.renderer.SoftExtensionRenderer`; its image size is
+        renderer: a [`SoftExtensionRenderer`][gan3dlib.render.renderer.SoftExtensionRenderer]; its image size is
             the rasterizer's ``settings.image_size``.
         meshes: B meshes sharing one topology, optionally with ``TexturesUV`` (one map per mesh).
         cameras: PyTorch3D cameras.
         background: (B, C, H, W) or (C,) or None.
 
     Returns:
-        :class:`~gan3dlib.render.renderer.RenderOutput`; ``image`` is set when the meshes carry
+        [`RenderOutput`][gan3dlib.render.renderer.RenderOutput]; ``image`` is set when the meshes carry
         ``TexturesUV``.
     """
     image_size = renderer.rasterizer.settings.image_size

@@ -3,7 +3,7 @@
 Screen vertices (pixels) are mapped to PyTorch3D NDC (+X left, +Y up, the shorter side spanning
 [-1, 1]) and rasterized with ``blur_radius = (2 B / min(H, W))²`` and ``faces_per_pixel = K``. On
 CUDA PyTorch3D bins faces and is fast; on CPU it tests every face against every pixel, which is
-why :class:`~gan3dlib.render.raster_torch.TorchRasterizer` is the CPU default. PyTorch3D is imported
+why [`TorchRasterizer`][gan3dlib.render.raster_torch.TorchRasterizer] is the CPU default. PyTorch3D is imported
 lazily, so gan3dlib imports and renders without ``pytorch3d._C``.
 """
 
@@ -65,7 +65,7 @@ def rasterize_pytorch3d(
         settings: raster settings.
 
     Returns:
-        :class:`~gan3dlib.render.fragments.Fragments` (B, H, W, K), in the dtype of
+        [`Fragments`][gan3dlib.render.fragments.Fragments] (B, H, W, K), in the dtype of
         ``screen_verts`` (PyTorch3D itself computes in float32).
 
     Raises:
@@ -123,7 +123,7 @@ class PyTorch3DRasterizer(Rasterizer):
     """Rasterizer backend: PyTorch3D's compiled ``rasterize_meshes`` (binned and fast on CUDA).
 
     Args:
-        settings: :class:`~gan3dlib.render.fragments.RasterSettings`.
+        settings: [`RasterSettings`][gan3dlib.render.fragments.RasterSettings].
     """
 
     search = staticmethod(rasterize_pytorch3d)

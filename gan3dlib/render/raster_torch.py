@@ -52,7 +52,7 @@ def rasterize_face_major(
         settings: image size, band width ``blur_px``, K and the options described there.
 
     Returns:
-        :class:`~gan3dlib.render.fragments.Fragments` with tensors of shape (B, H, W, K)
+        [`Fragments`][gan3dlib.render.fragments.Fragments] with tensors of shape (B, H, W, K)
         (``bary_coords`` (B, H, W, K, 3)), in the dtype of ``screen_verts``. Computed without
         gradients.
     """
@@ -287,7 +287,7 @@ class TorchRasterizer(Rasterizer):
     """Rasterizer backend: face-major candidate search in plain torch.
 
     Args:
-        settings: :class:`~gan3dlib.render.fragments.RasterSettings`.
+        settings: [`RasterSettings`][gan3dlib.render.fragments.RasterSettings].
     """
 
     search = staticmethod(rasterize_face_major)

@@ -2,7 +2,7 @@
 
 ``SoftExtensionRenderer(rasterizer, shader)`` mirrors PyTorch3D's ``MeshRenderer``: the rasterizer
 (either backend) finds candidates without gradients, the shader recomputes the image with exact
-vertex gradients. :class:`RendererConfig` carries every setting and builds the module.
+vertex gradients. [`RendererConfig`][gan3dlib.render.renderer.RendererConfig] carries every setting and builds the module.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _background_rows(background: torch.Tensor | None, shape: tuple[int, int, int
 
 
 class SoftExtensionShader(nn.Module):
-    """Shades fragments with the crisp + soft-extension layers (see :mod:`.soft_extension`).
+    """Shades fragments with the crisp + soft-extension layers (see [`soft_extension`][gan3dlib.render.soft_extension]).
 
     Args:
         blur_px: band width B in pixels (must match the rasterizer's).
@@ -148,7 +148,7 @@ class SoftExtensionShader(nn.Module):
                 C matches the texture's channels.
 
         Returns:
-            :class:`RenderOutput`.
+            [`RenderOutput`][gan3dlib.render.renderer.RenderOutput].
         """
         dims: dict[str, int] = {}
         check_tensor(screen_verts, "screen_verts", ("B", "V", 3), floating=True, dims=dims)
@@ -217,9 +217,9 @@ class SoftExtensionRenderer(nn.Module):
 
     Args:
         rasterizer: a module ``(screen_verts (B, V, 3), faces (F, 3)) -> Fragments`` such as
-            :class:`~gan3dlib.render.raster_torch.TorchRasterizer` or
-            :class:`~gan3dlib.render.raster_pytorch3d.PyTorch3DRasterizer`.
-        shader: a :class:`SoftExtensionShader`.
+            [`TorchRasterizer`][gan3dlib.render.raster_torch.TorchRasterizer] or
+            [`PyTorch3DRasterizer`][gan3dlib.render.raster_pytorch3d.PyTorch3DRasterizer].
+        shader: a [`SoftExtensionShader`][gan3dlib.render.renderer.SoftExtensionShader].
     """
 
     def __init__(self, rasterizer: nn.Module, shader: SoftExtensionShader) -> None:
@@ -232,14 +232,14 @@ class SoftExtensionRenderer(nn.Module):
 
         Args:
             screen_verts: (B, V, 3) vertices (u, v, depth) in pixels (see
-                :meth:`gan3dlib.render.camera.PerspectiveCamera.project`).
+                [`gan3dlib.render.camera.PerspectiveCamera.project`][gan3dlib.render.camera.PerspectiveCamera.project]).
             faces: (F, 3) int64 faces shared by the batch.
             **shader_kwargs: ``texture``, ``face_uvs``, ``face_attrs``, ``vertex_normals``,
                 ``background`` as in
-                :meth:`SoftExtensionShader.forward`.
+                [`SoftExtensionShader.forward`][gan3dlib.render.renderer.SoftExtensionShader.forward].
 
         Returns:
-            :class:`RenderOutput`.
+            [`RenderOutput`][gan3dlib.render.renderer.RenderOutput].
         """
         screen_verts, faces = check_screen_inputs(screen_verts, faces)
         fragments = self.rasterizer(screen_verts.detach(), faces)
@@ -260,7 +260,7 @@ def default_backend(device: torch.device | str) -> str:
 
 @dataclass(frozen=True)
 class RendererConfig:
-    """Settings of the soft-extension renderer; :meth:`build` makes the module.
+    """Settings of the soft-extension renderer; [`build`][gan3dlib.render.renderer.RendererConfig.build] makes the module.
 
     Attributes:
         image_size: (H, W) in pixels.
@@ -339,10 +339,10 @@ def render(
         faces: (F, 3) int64 faces shared by the batch.
         config: renderer settings (defaults if None; ``image_size`` must match the intended image).
         **shader_kwargs: ``texture``, ``face_uvs``, ``face_attrs``, ``vertex_normals``,
-            ``background`` as in :meth:`SoftExtensionShader.forward`.
+            ``background`` as in [`SoftExtensionShader.forward`][gan3dlib.render.renderer.SoftExtensionShader.forward].
 
     Returns:
-        :class:`RenderOutput`.
+        [`RenderOutput`][gan3dlib.render.renderer.RenderOutput].
     """
     renderer = _cached_renderer(config or RendererConfig(), str(screen_verts.device))
     return renderer(screen_verts, faces, **shader_kwargs)

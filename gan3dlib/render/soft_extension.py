@@ -1,7 +1,7 @@
 """The soft-extension shader (paper §5): crisp layer, soft layer and their composite.
 
 A rasterizer (no gradients) decides, per pixel, *which* faces matter: the candidate lists of a
-:class:`~gan3dlib.render.fragments.Fragments`. Everything continuous is recomputed here in plain,
+[`Fragments`][gan3dlib.render.fragments.Fragments]. Everything continuous is recomputed here in plain,
 vectorized torch from the projected vertices, so autograd gives the exact derivative of the image
 with respect to the vertices wherever the discrete decisions do not change.
 
@@ -125,7 +125,7 @@ def find_surface_candidates(
             linearly in screen space, as Kaolin's rasterizer does).
 
     Returns:
-        :class:`SurfaceCandidates`.
+        [`SurfaceCandidates`][gan3dlib.render.soft_extension.SurfaceCandidates].
     """
     pix_to_face = fragments.pix_to_face
     batch, height, width, k = pix_to_face.shape
@@ -209,7 +209,7 @@ def interpolate_face_attributes(
     """Interpolates face-vertex attributes at the candidates' points.
 
     Args:
-        candidates: from :func:`find_surface_candidates`.
+        candidates: from [`find_surface_candidates`][gan3dlib.render.soft_extension.find_surface_candidates].
         face_attrs: (B, F, 3, D) or (F, 3, D) per-face-corner attributes (Kaolin layout).
         which: optional (Q,) int64 subset of candidate indices; all P if None.
 
@@ -229,7 +229,7 @@ def crisp_layer(candidates: SurfaceCandidates, values: torch.Tensor, which: torc
     """Scatters the crisp candidates' values to their pixels: a_c.
 
     Args:
-        candidates: from :func:`find_surface_candidates`.
+        candidates: from [`find_surface_candidates`][gan3dlib.render.soft_extension.find_surface_candidates].
         values: (Q, C) values of the candidates ``which``.
         which: (Q,) indices of candidates; the crisp ones among them are used.
 
@@ -245,7 +245,7 @@ def soft_layer(candidates: SurfaceCandidates, values: torch.Tensor, which: torch
     """Averages the counted soft candidates' values per pixel: a_s (eq. 10).
 
     Args:
-        candidates: from :func:`find_surface_candidates`.
+        candidates: from [`find_surface_candidates`][gan3dlib.render.soft_extension.find_surface_candidates].
         values: (Q, C) values of the candidates ``which``.
         which: (Q,) indices of candidates; the counted ones among them are used.
 
@@ -268,7 +268,7 @@ def composite_over(
     """``α_s a_s + (1 - α_s) (α_c a_c + (1 - α_c) background)``.
 
     Args:
-        candidates: from :func:`find_surface_candidates`.
+        candidates: from [`find_surface_candidates`][gan3dlib.render.soft_extension.find_surface_candidates].
         crisp_values: (S, C) a_c.
         soft_values: (S, C) a_s.
         background: (S, C) or None (zeros).
@@ -294,11 +294,11 @@ def texture_colors(
     """UVs and texture colours of the candidates ``which``.
 
     Args:
-        candidates: from :func:`find_surface_candidates`.
+        candidates: from [`find_surface_candidates`][gan3dlib.render.soft_extension.find_surface_candidates].
         face_uvs: (F, 3, 2) or (B, F, 3, 2) per-face-corner UVs.
         texture: (B, C, Ht, Wt).
         which: (Q,) candidate indices.
-        align_corners: see :func:`gan3dlib.render.texture.uv_to_texel`.
+        align_corners: see [`gan3dlib.render.texture.uv_to_texel`][gan3dlib.render.texture.uv_to_texel].
 
     Returns:
         uv: (Q, 2) and colors: (Q, C).

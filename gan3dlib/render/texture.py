@@ -53,7 +53,7 @@ def sample_texture(
         texture: (B, C, Ht, Wt) texture images, row 0 at the top (v = 1).
         uv: (P, 2) UV coordinates.
         batch_index: (P,) int64 index of the texture each point samples.
-        align_corners: see :func:`uv_to_texel`.
+        align_corners: see [`uv_to_texel`][gan3dlib.render.texture.uv_to_texel].
 
     Returns:
         (P, C) sampled values.

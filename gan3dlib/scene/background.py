@@ -74,7 +74,7 @@ class BackgroundCrop(nn.Module):
     """Samples window offsets and crops (B, C, H, W) backgrounds to ``size``.
 
     Args:
-        config: :class:`BackgroundCropConfig`.
+        config: [`BackgroundCropConfig`][gan3dlib.scene.background.BackgroundCropConfig].
     """
 
     def __init__(self, config: BackgroundCropConfig | None = None) -> None:

@@ -3,7 +3,7 @@
 ``(z_obj, z_bg, viewpoint) -> mesh (vertices, faces, UVs) + texture + background -> image``:
 
 1. the object StyleGAN paints, at 2N x 2N, K shape images and the texture (3K + 3 channels);
-2. :class:`~gan3dlib.shape.ObjectShape` turns the shape channels into the N x N shape image
+2. [`ObjectShape`][gan3dlib.shape.ObjectShape] turns the shape channels into the N x N shape image
    (downsample, scale, pyramid, + s0, size constraint), i.e. the vertices of the mesh grid;
 3. the background StyleGAN paints a 2N x 2N background, cropped to N x N at random;
 4. the object is rotated to the viewpoint (sampled from the configured ranges when not given) and
@@ -11,7 +11,7 @@
 
 Every ablation of the paper is a config switch: renderer mode (CRISP), ``shape.use_size_constraint``
 (SIZE), ``shape.use_pyramid`` (FULL), ``viewpoints`` ranges (VIEW), ``shape.init`` (CAR, BUS); the
-network type is ``*_generator.synthesis.block_type``. See :mod:`gan3dlib.presets`.
+network type is ``*_generator.synthesis.block_type``. See [`gan3dlib.presets`][gan3dlib.presets].
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class SceneGenerator(PretrainedMixin, nn.Module):
     """Object StyleGAN + background StyleGAN + shape assembly + renderer.
 
     Args:
-        config: :class:`SceneConfig`.
+        config: [`SceneConfig`][gan3dlib.scene.generator.SceneConfig].
     """
 
     config_class = SceneConfig
@@ -179,7 +179,7 @@ class SceneGenerator(PretrainedMixin, nn.Module):
             vertex_normals: also render a normal map (``render.normals``).
 
         Returns:
-            :class:`SceneOutput`.
+            [`SceneOutput`][gan3dlib.scene.generator.SceneOutput].
         """
         cfg = self.config
         check_tensor(z_obj, "z_obj", ("B", cfg.object_generator.mapping.z_dim), floating=True)
@@ -237,7 +237,7 @@ class SceneGenerator(PretrainedMixin, nn.Module):
         generator's image range, [-1, 1] for data normalised that way) to [0, 1] and clamped.
 
         Args:
-            output: a :class:`SceneOutput` of this generator.
+            output: a [`SceneOutput`][gan3dlib.scene.generator.SceneOutput] of this generator.
             index: which sample of the batch.
             path: target file; its extension picks the format when ``format`` is None.
             format: ``'obj'``, ``'glb'`` or ``'ply'``.

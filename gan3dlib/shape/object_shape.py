@@ -88,7 +88,7 @@ class ObjectShape(nn.Module):
     """Turns (B, 3K, 2N, 2N) generator channels into a (B, 3, N, N) shape image.
 
     Args:
-        config: :class:`ObjectShapeConfig`.
+        config: [`ObjectShapeConfig`][gan3dlib.shape.object_shape.ObjectShapeConfig].
     """
 
     def __init__(self, config: ObjectShapeConfig | None = None) -> None:

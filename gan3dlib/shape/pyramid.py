@@ -105,7 +105,7 @@ class ShapePyramid(nn.Module):
     """Sums K shape images blurred with sigma ``base_sigma * 2^k`` (eq. 13).
 
     Args:
-        config: :class:`ShapePyramidConfig`.
+        config: [`ShapePyramidConfig`][gan3dlib.shape.pyramid.ShapePyramidConfig].
     """
 
     def __init__(self, config: ShapePyramidConfig | None = None) -> None:

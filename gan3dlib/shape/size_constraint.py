@@ -71,10 +71,10 @@ class SizeConstraintConfig:
 
 
 class SizeConstraint(nn.Module):
-    """Module form of :func:`size_constraint` on (B, 3, H, W) shape images.
+    """Module form of [`size_constraint`][gan3dlib.shape.size_constraint.size_constraint] on (B, 3, H, W) shape images.
 
     Args:
-        config: :class:`SizeConstraintConfig`.
+        config: [`SizeConstraintConfig`][gan3dlib.shape.size_constraint.SizeConstraintConfig].
     """
 
     def __init__(self, config: SizeConstraintConfig | None = None) -> None:

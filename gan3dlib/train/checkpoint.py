@@ -130,7 +130,7 @@ def load_checkpoint(
     """Restores models and optimizers in place.
 
     Args:
-        checkpoint: a checkpoint folder written by :func:`save_checkpoint`.
+        checkpoint: a checkpoint folder written by [`save_checkpoint`][gan3dlib.train.checkpoint.save_checkpoint].
         models: name -> module to load into (strict: names, shapes and dtypes must match).
         optimizers: name -> optimizer (built over the same parameters, in the same order).
 

@@ -2,7 +2,7 @@
 
 Every precision and parallelism choice lives here, not in accelerate's environment or YAML, so a
 run folder's ``train_config.json`` describes the run completely. Recipes start from a preset and
-take ``--a.b value`` overrides (:func:`gan3dlib.config.parse_overrides`).
+take ``--a.b value`` overrides ([`gan3dlib.config.parse_overrides`][gan3dlib.config.parse_overrides]).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class TrainConfig:
     """Settings of one training run (StyleGAN2-ADA defaults where the paper is silent).
 
     Attributes:
-        model: the scene generator's knobs (:class:`~gan3dlib.presets.SceneSpec`).
+        model: the scene generator's knobs ([`SceneSpec`][gan3dlib.presets.SceneSpec]).
         data: an image folder or StyleGAN dataset ``.zip``, or ``"synthetic"`` for the built-in
             procedural dataset.
         synthetic_images: size of the synthetic dataset.

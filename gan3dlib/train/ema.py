@@ -66,7 +66,7 @@ class ModelEMA(nn.Module):
 
     Args:
         model: the model to average (copied at construction).
-        config: :class:`EMAConfig`.
+        config: [`EMAConfig`][gan3dlib.train.ema.EMAConfig].
     """
 
     def __init__(self, model: nn.Module, config: EMAConfig | None = None) -> None:

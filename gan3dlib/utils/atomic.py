@@ -55,5 +55,5 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Writes ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+    """Writes ``data`` to ``path`` atomically (see [`atomic_write`][gan3dlib.utils.atomic.atomic_write])."""
     return atomic_write(path, lambda handle: handle.write(data))

@@ -1,6 +1,6 @@
 """Argument guards for public entry points.
 
-Every public function of gan3dlib validates its tensors with :func:`check_tensor` so bad input
+Every public function of gan3dlib validates its tensors with [`check_tensor`][gan3dlib.utils.checks.check_tensor] so bad input
 fails early with a ``ValueError`` that names the argument, the expected form and what was given.
 """
 

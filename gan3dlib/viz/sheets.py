@@ -13,8 +13,8 @@ resolution), all in [0, 1]:
    ends included, pitch 0), over a neutral mid-grey background by default so that the silhouette of
    the shape is visible (``view_background='scene'`` uses the generated background crop instead).
 
-The generators run once per sheet: every tile of a row comes from one :class:`SceneOutput`, whose
-mesh and texture are re-rendered for the other viewpoints (:func:`render_views`), so shape, texture
+The generators run once per sheet: every tile of a row comes from one [`SceneOutput`][gan3dlib.scene.generator.SceneOutput], whose
+mesh and texture are re-rendered for the other viewpoints ([`render_views`][gan3dlib.viz.sheets.render_views]), so shape, texture
 and background are identical across a row.
 
 Resizing (texture and background tiles): values are first mapped from the generator range [-1, 1]
@@ -108,7 +108,7 @@ def render_mesh(scene: SceneGenerator, vertices: torch.Tensor, texture: torch.Te
         normals: also render normal maps (view space, as ``forward(vertex_normals=True)``).
 
     Returns:
-        :class:`ViewRenders` with R views per sample.
+        [`ViewRenders`][gan3dlib.viz.sheets.ViewRenders] with R views per sample.
     """
     n = scene.config.resolution
     dims: dict[str, int] = {}
@@ -143,7 +143,7 @@ def render_mesh(scene: SceneGenerator, vertices: torch.Tensor, texture: torch.Te
 
 def render_views(scene: SceneGenerator, output: SceneOutput, rotations: torch.Tensor,
                  background: Background = GREY, *, normals: bool = False) -> ViewRenders:
-    """Re-renders the meshes and textures of an existing :class:`SceneOutput` from other viewpoints.
+    """Re-renders the meshes and textures of an existing [`SceneOutput`][gan3dlib.scene.generator.SceneOutput] from other viewpoints.
 
     No network runs: shape and texture are those of ``output``.
 
@@ -156,7 +156,7 @@ def render_views(scene: SceneGenerator, output: SceneOutput, rotations: torch.Te
         normals: also render normal maps.
 
     Returns:
-        :class:`ViewRenders`, images (B, R, 3, N, N).
+        [`ViewRenders`][gan3dlib.viz.sheets.ViewRenders], images (B, R, 3, N, N).
     """
     return render_mesh(scene, output.vertices, output.texture, rotations, background, normals=normals)
 
