@@ -1,6 +1,6 @@
 """The built-in demo: learn 3D from procedurally rendered scenes on a CPU, no data needed.
 
-    python recipes/synthetic.py                  # about 12 kimg: 10-15 minutes on 2 CPU cores
+    python recipes/synthetic.py                  # 12 kimg: 7-10 minutes on 2 CPU cores
     python recipes/synthetic.py --kimg 0.2       # a quick smoke run
 
 The data are random smooth textured objects over random backgrounds, rendered by PyTorch3D's
@@ -21,11 +21,12 @@ import sys
 
 import torch
 
-from gan3dlib.data.synthetic import SyntheticConfig, SyntheticScenes
-from gan3dlib.eval.synthetic_eval import score_against_synthetic
+from gan3dlib.data.synthetic import SyntheticScenes
+from gan3dlib.eval.synthetic_eval import initial_scene, score_against_synthetic
 from gan3dlib.presets import PRESET_SPECS
 from gan3dlib.scene import SceneGenerator
 from gan3dlib.train.config import TrainConfig
+from gan3dlib.train.loop import synthetic_data_config
 from gan3dlib.train.recipe import run_recipe
 
 PRESET = TrainConfig(
@@ -49,11 +50,8 @@ def report(result, config: TrainConfig) -> dict:
     trained = SceneGenerator.from_pretrained(run / "model")
     output = trained(*torch.randn(2, 1, config.model.z_dim, generator=torch.Generator().manual_seed(0)), noise_mode="const")
     trained.export(output, 0, run / "sample.glb")
-    resolution = config.model.resolution
-    scenes = SyntheticScenes(SyntheticConfig(num_images=config.synthetic_images, resolution=resolution, seed=config.seed,
-                                             grid_size=16 if resolution <= 32 else 32))
-    torch.manual_seed(config.seed)
-    untrained = config.model.build()
+    scenes = SyntheticScenes(synthetic_data_config(config.synthetic_images, config.model.resolution, config.seed))
+    untrained = initial_scene(config)
     metrics = {
         "kimg": result.kimg,
         "trained": score_against_synthetic(trained, scenes).as_dict(),

@@ -22,6 +22,8 @@ from gan3dlib.utils.atomic import atomic_write_bytes
 __all__ = ["LADDER", "ladder_configs", "train_or_resume", "run_ablation_ladder", "summarize", "markdown_table"]
 
 LADDER = ("CRISP", "SOFT", "SIZE", "FULL", "VIEW")
+# The baseline row of every table: the untrained generator with FULL's settings (the initial sphere).
+BASELINE = "untrained"
 METRICS = ("depth_error", "normal_error", "mask_iou", "hollow_fraction", "cov", "mmd", "fid", "kid")
 # Table columns: metric, header, multiplier, format (MMD and KID x 1000, as GET3D and StyleGAN-ADA print them).
 COLUMNS = (
@@ -42,7 +44,8 @@ def ladder_configs(
     """The ``(ablation, seed, config)`` of every run, seed-major (all ablations of one seed first).
 
     Seed-major order means a ladder stopped early still holds complete seeds to compare. Each run
-    writes to ``<out>/<ABLATION>-seed<seed>``.
+    writes to ``<out>/<ABLATION>-seed<seed>``. The name ``BASELINE`` (``'untrained'``) stands for
+    FULL's settings, scored before any training.
     """
     if base.data != "synthetic":
         raise ValueError(f"base.data: the ablation ladder needs the ground-truth dataset ('synthetic'), got {base.data!r}")
@@ -52,7 +55,8 @@ def ladder_configs(
         raise ValueError("seeds: expected at least one seed, got none")
     out = Path(out)
     return [
-        (name, seed, dataclasses.replace(base, model=ablation(base.model, name), seed=seed, out=str(out / f"{name}-seed{seed}")))
+        (name, seed, dataclasses.replace(base, model=ablation(base.model, "FULL" if name == BASELINE else name), seed=seed,
+                                         out=str(out / f"{name}-seed{seed}")))
         for seed in seeds for name in names
     ]
 
@@ -92,25 +96,30 @@ def run_ablation_ladder(
         num_generated: generated objects (and renders) scored per run.
         num_truth: ground-truth objects (and real images) compared against.
         max_steps: optional cap on training steps per run (tests).
-        extractor: image feature extractor for FID/KID (default: [`RandomProjectionFeatures`][gan3dlib.eval.image_metrics.RandomProjectionFeatures],
+        extractor: image feature extractor for FID/KID (default:
+            [`RandomProjectionFeatures`][gan3dlib.eval.image_metrics.RandomProjectionFeatures],
             whose numbers are only comparable within one table; pass
             [`InceptionFeatures`][gan3dlib.eval.InceptionFeatures] for the standard FID).
         num_fid: generated renders and training images for FID/KID.
 
     Returns:
-        One dict per run: ``{"ablation", "seed", "kimg", <metrics>}``. The results so far are
+        One dict per run: ``{"ablation", "seed", "kimg", <metrics>}``, each seed starting with a
+        baseline row ``'untrained'`` (FULL's generator before training). The results so far are
         rewritten to ``<out>/results.json`` and ``<out>/results.md`` after every run; runs whose
         folder already holds a finished checkpoint are scored without training again.
     """
-    from gan3dlib.eval.synthetic_eval import score_run
+    from gan3dlib.eval.synthetic_eval import initial_scene, score_run, score_scene
 
     out = Path(out)
+    scoring = {"num_generated": num_generated, "num_truth": num_truth, "num_fid": num_fid, "extractor": extractor}
     rows = []
-    for name, seed, config in ladder_configs(base, names, seeds, out):
-        result = train_or_resume(config, max_steps=max_steps)
-        score = score_run(result.run_folder, config, num_generated=num_generated, num_truth=num_truth, num_fid=num_fid,
-                          extractor=extractor)
-        rows.append({"ablation": name, "seed": seed, "kimg": result.kimg, **{m: score[m] for m in METRICS},
+    for name, seed, config in ladder_configs(base, (BASELINE, *names), seeds, out):
+        if name == BASELINE:  # where every run starts: FULL's untrained generator
+            score, kimg = score_scene(initial_scene(config), config, **scoring), 0.0
+        else:
+            result = train_or_resume(config, max_steps=max_steps)
+            score, kimg = score_run(result.run_folder, config, **scoring), result.kimg
+        rows.append({"ablation": name, "seed": seed, "kimg": kimg, **{m: score[m] for m in METRICS},
                      "feature_extractor": score["feature_extractor"]})
         table = summarize(rows)
         atomic_write_bytes(out / "results.json", json.dumps({"runs": rows, "summary": table}, indent=2).encode())

@@ -26,7 +26,9 @@ from gan3dlib.eval.point_metrics import coverage_and_mmd, sample_surface_points
 from gan3dlib.eval.shape_metrics import match_depth_maps
 from gan3dlib.render.camera import rotation_matrix
 
-__all__ = ["ShapeScore", "generated_depth", "truth_depth", "score_against_synthetic", "score_run"]
+__all__ = [
+    "ShapeScore", "generated_depth", "truth_depth", "score_against_synthetic", "initial_scene", "score_scene", "score_run",
+]
 
 CANONICAL_YAWS_DEGREES = (-30.0, 0.0, 30.0)
 
@@ -121,18 +123,28 @@ def score_against_synthetic(
                       normal_error=match.normal_error, cov=cov, mmd=mmd)
 
 
-def score_run(run_folder: str | Path, config, num_generated: int = 64, num_truth: int = 256, num_fid: int = 500,
-              extractor=None, num_points: int | None = 512) -> dict:
-    """All metrics of a finished ``data='synthetic'`` training run, against its own dataset.
+def initial_scene(config):
+    """The untrained generator exactly as :func:`~gan3dlib.train.loop.train` builds it for ``config``.
+
+    The global RNG is left as it was.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return config.model.scene_config().build()
+
+
+def score_scene(scene, config, num_generated: int = 64, num_truth: int = 256, num_fid: int = 500,
+                extractor=None, num_points: int | None = 512) -> dict:
+    """All metrics of a scene generator against the synthetic dataset a ``data='synthetic'`` run trains on.
 
     Args:
-        run_folder: the run folder (its ``model/`` is loaded).
-        config: the run's [`TrainConfig`][gan3dlib.train.config.TrainConfig].
+        scene: the :class:`~gan3dlib.scene.SceneGenerator` to score.
+        config: the run's :class:`~gan3dlib.train.config.TrainConfig` (data set size, resolution, seed).
         num_generated: generated objects for the shape metrics.
         num_truth: ground-truth objects for the shape metrics.
         num_fid: generated renders, and training images (at most the data set), for FID/KID.
         extractor: image feature extractor (default
-            [`RandomProjectionFeatures`][gan3dlib.eval.image_metrics.RandomProjectionFeatures]).
+            :class:`~gan3dlib.eval.image_metrics.RandomProjectionFeatures`).
         num_points: points per surface for COV/MMD; ``None`` skips them.
 
     Returns:
@@ -141,16 +153,20 @@ def score_run(run_folder: str | Path, config, num_generated: int = 64, num_truth
     from gan3dlib.data.synthetic import SyntheticScenes
     from gan3dlib.eval.image_metrics import RandomProjectionFeatures
     from gan3dlib.eval.model_fid import model_fid
-    from gan3dlib.scene import SceneGenerator
     from gan3dlib.train.loop import build_dataset, synthetic_data_config
 
     if config.data != "synthetic":
-        raise ValueError(f"config.data: score_run needs a run trained on 'synthetic' data, got {config.data!r}")
-    scene = SceneGenerator.from_pretrained(Path(run_folder) / "model")
-    resolution = config.model.resolution
-    scenes = SyntheticScenes(synthetic_data_config(config.synthetic_images, resolution, config.seed))
+        raise ValueError(f"config.data: expected a run trained on 'synthetic' data, got {config.data!r}")
+    scenes = SyntheticScenes(synthetic_data_config(config.synthetic_images, config.model.resolution, config.seed))
     shapes = score_against_synthetic(scene, scenes, num_generated, num_truth, config.seed, num_points)
     extractor = RandomProjectionFeatures() if extractor is None else extractor
     images = model_fid(scene, build_dataset(config), extractor, num_fid, seed=config.seed)
     return {**shapes.as_dict(), "fid": images["fid"], "kid": images["kid_mean"], "kid_std": images["kid_std"],
             "feature_extractor": extractor.name}
+
+
+def score_run(run_folder: str | Path, config, **kwargs) -> dict:
+    """[`score_scene`][gan3dlib.eval.synthetic_eval.score_scene] of a finished run's exported ``model/``."""
+    from gan3dlib.scene import SceneGenerator
+
+    return score_scene(SceneGenerator.from_pretrained(Path(run_folder) / "model"), config, **kwargs)

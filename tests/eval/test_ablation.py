@@ -7,6 +7,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from gan3dlib.eval.ablation import METRICS, ladder_configs, markdown_table, run_ablation_ladder, summarize
 from gan3dlib.presets import SceneSpec
@@ -47,12 +48,13 @@ def test_tiny_ladder_end_to_end_and_resumed(tmp_path):
     base = tiny_base(tmp_path)
     rows = run_ablation_ladder(base, names=("CRISP", "VIEW"), seeds=(0,), out=tmp_path, num_generated=4, num_truth=4,
                                num_fid=8)
-    assert [(r["ablation"], r["seed"]) for r in rows] == [("CRISP", 0), ("VIEW", 0)]
+    assert [(r["ablation"], r["seed"], r["kimg"]) for r in rows] == [("untrained", 0, 0.0), ("CRISP", 0, 0.008),
+                                                                      ("VIEW", 0, 0.008)]
     for row in rows:
         assert all(math.isfinite(row[m]) for m in METRICS), row
         assert 0 <= row["cov"] <= 1 and row["mmd"] > 0 and row["fid"] > 0 and 0 <= row["hollow_fraction"] <= 1
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert set(saved["summary"]) == {"CRISP", "VIEW"}
+    assert set(saved["summary"]) == {"untrained", "CRISP", "VIEW"}
     table_text = (tmp_path / "results.md").read_text()
     assert "| CRISP |" in table_text and "COV ↑" in table_text and "FID* ↓" in table_text
     # Each run used its ablation's settings.
@@ -65,7 +67,7 @@ def test_tiny_ladder_end_to_end_and_resumed(tmp_path):
     weights = (tmp_path / "CRISP-seed0" / "model" / "model.safetensors").read_bytes()
     again = run_ablation_ladder(base, names=("CRISP",), seeds=(0,), out=tmp_path, num_generated=4, num_truth=4, num_fid=8)
     assert (tmp_path / "CRISP-seed0" / "model" / "model.safetensors").read_bytes() == weights
-    assert again == rows[:1]
+    assert again == rows[:2]
 
 
 def test_ladder_rejects_bad_arguments():
@@ -73,3 +75,19 @@ def test_ladder_rejects_bad_arguments():
         ladder_configs(TrainConfig(data="/some/folder"))
     with pytest.raises(ValueError, match="seeds"):
         ladder_configs(TrainConfig(data="synthetic"), seeds=())
+
+
+def test_the_baseline_is_the_generator_training_starts_from(tmp_path):
+    from gan3dlib.eval.synthetic_eval import initial_scene
+    from gan3dlib.scene import SceneGenerator
+    from gan3dlib.train.loop import train
+
+    # With a vanishing learning rate for G the exported G_ema keeps the initial weights (w_avg is a buffer).
+    config = dataclasses.replace(tiny_base(tmp_path / "run"), g_lr=1e-30)
+    train(config)
+    trained = SceneGenerator.from_pretrained(tmp_path / "run" / "model")
+    state = torch.random.get_rng_state()
+    initial = initial_scene(config)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global RNG is untouched
+    for (name, a), (_, b) in zip(initial.named_parameters(), trained.named_parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-25, msg=name)
