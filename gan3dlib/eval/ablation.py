@@ -105,26 +105,46 @@ def run_ablation_ladder(
     Returns:
         One dict per run: ``{"ablation", "seed", "kimg", <metrics>}``, each seed starting with a
         baseline row ``'untrained'`` (FULL's generator before training). The results so far are
-        rewritten to ``<out>/results.json`` and ``<out>/results.md`` after every run; runs whose
-        folder already holds a finished checkpoint are scored without training again.
+        rewritten to ``<out>/results.json`` and ``<out>/results.md`` after every run. Runs whose
+        folder already holds a finished checkpoint are not trained again, and each run's scores
+        are kept in ``<run>/scores.json``, reused while the scoring settings, the extractor and
+        the trained k-images are unchanged.
     """
+    from gan3dlib.eval.image_metrics import RandomProjectionFeatures
     from gan3dlib.eval.synthetic_eval import initial_scene, score_run, score_scene
 
     out = Path(out)
-    scoring = {"num_generated": num_generated, "num_truth": num_truth, "num_fid": num_fid, "extractor": extractor}
+    extractor = RandomProjectionFeatures() if extractor is None else extractor
+    scoring = {"num_generated": num_generated, "num_truth": num_truth, "num_fid": num_fid}
     rows = []
     for name, seed, config in ladder_configs(base, (BASELINE, *names), seeds, out):
         if name == BASELINE:  # where every run starts: FULL's untrained generator
-            score, kimg = score_scene(initial_scene(config), config, **scoring), 0.0
+            kimg = 0.0
+            score = _cached_score(Path(config.out), {**scoring, "extractor": extractor.name, "kimg": kimg},
+                                  lambda: score_scene(initial_scene(config), config, extractor=extractor, **scoring))
         else:
             result = train_or_resume(config, max_steps=max_steps)
-            score, kimg = score_run(result.run_folder, config, **scoring), result.kimg
+            kimg = result.kimg
+            score = _cached_score(result.run_folder, {**scoring, "extractor": extractor.name, "kimg": kimg},
+                                  lambda: score_run(result.run_folder, config, extractor=extractor, **scoring))
         rows.append({"ablation": name, "seed": seed, "kimg": kimg, **{m: score[m] for m in METRICS},
                      "feature_extractor": score["feature_extractor"]})
         table = summarize(rows)
         atomic_write_bytes(out / "results.json", json.dumps({"runs": rows, "summary": table}, indent=2).encode())
         atomic_write_bytes(out / "results.md", markdown_table(table, base, score["feature_extractor"]).encode())
     return rows
+
+
+def _cached_score(folder: Path, key: dict, compute) -> dict:
+    """``<folder>/scores.json`` when it was computed with the same ``key`` (settings, extractor, kimg), else ``compute()``."""
+    path = folder / "scores.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("key") == key:
+            return saved["score"]
+    score = compute()
+    atomic_write_bytes(path, json.dumps({"key": key, "score": score}, indent=2).encode())
+    return score
 
 
 def summarize(rows: list[dict]) -> dict[str, dict[str, tuple[float, float]]]:

@@ -68,6 +68,16 @@ def test_tiny_ladder_end_to_end_and_resumed(tmp_path):
     again = run_ablation_ladder(base, names=("CRISP",), seeds=(0,), out=tmp_path, num_generated=4, num_truth=4, num_fid=8)
     assert (tmp_path / "CRISP-seed0" / "model" / "model.safetensors").read_bytes() == weights
     assert again == rows[:2]
+    # Scores are kept per run and reused while the scoring settings are the same.
+    cached = json.loads((tmp_path / "CRISP-seed0" / "scores.json").read_text())
+    assert cached["key"] == {"num_generated": 4, "num_truth": 4, "num_fid": 8, "kimg": 0.008,
+                             "extractor": "random-projection-d64-s0-r16"}
+    cached["score"]["fid"] = -1.0  # marks the cached file: a reuse returns it
+    (tmp_path / "CRISP-seed0" / "scores.json").write_text(json.dumps(cached))
+    reused = run_ablation_ladder(base, names=("CRISP",), seeds=(0,), out=tmp_path, num_generated=4, num_truth=4, num_fid=8)
+    assert reused[1]["fid"] == -1.0
+    rescored = run_ablation_ladder(base, names=("CRISP",), seeds=(0,), out=tmp_path, num_generated=4, num_truth=4, num_fid=6)
+    assert rescored[1]["fid"] > 0
 
 
 def test_ladder_rejects_bad_arguments():
