@@ -124,7 +124,7 @@ def score_against_synthetic(
 
 
 def initial_scene(config):
-    """The untrained generator exactly as :func:`~gan3dlib.train.loop.train` builds it for ``config``.
+    """The untrained generator exactly as [`train`][gan3dlib.train.loop.train] builds it for ``config``.
 
     The global RNG is left as it was.
     """
@@ -138,13 +138,13 @@ def score_scene(scene, config, num_generated: int = 64, num_truth: int = 256, nu
     """All metrics of a scene generator against the synthetic dataset a ``data='synthetic'`` run trains on.
 
     Args:
-        scene: the :class:`~gan3dlib.scene.SceneGenerator` to score.
-        config: the run's :class:`~gan3dlib.train.config.TrainConfig` (data set size, resolution, seed).
+        scene: the [`SceneGenerator`][gan3dlib.scene.SceneGenerator] to score.
+        config: the run's [`TrainConfig`][gan3dlib.train.config.TrainConfig] (data set size, resolution, seed).
         num_generated: generated objects for the shape metrics.
         num_truth: ground-truth objects for the shape metrics.
         num_fid: generated renders, and training images (at most the data set), for FID/KID.
         extractor: image feature extractor (default
-            :class:`~gan3dlib.eval.image_metrics.RandomProjectionFeatures`).
+            [`RandomProjectionFeatures`][gan3dlib.eval.image_metrics.RandomProjectionFeatures]).
         num_points: points per surface for COV/MMD; ``None`` skips them.
 
     Returns:
