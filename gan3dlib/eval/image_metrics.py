@@ -255,11 +255,17 @@ class InceptionFeatures(nn.Module):
     Images in [-1, 1] are mapped to uint8 0..255 as torch-fidelity expects; it resizes them to
     299 x 299 internally (TensorFlow-compatible bilinear), so any input size works.
 
+    The file is a PyTorch pickle, and torch-fidelity reads it with ``torch.load(...,
+    weights_only=False)``. It is therefore first read with ``weights_only=True``, PyTorch's
+    restricted unpickler, which only rebuilds tensors and plain containers: a file that needs
+    anything else (code) is refused before torch-fidelity opens it.
+
     Args:
         weights_path: the local ``weights-inception-2015-12-05-6726825d.pth`` file (see the module docs).
 
     Raises:
-        ValueError: if ``weights_path`` is not a file, or torch-fidelity is not installed.
+        ValueError: if ``weights_path`` is not a file, is not a plain tensor file, or torch-fidelity
+            is not installed.
     """
 
     name = "inception-v3-compat-2048"
@@ -274,6 +280,15 @@ class InceptionFeatures(nn.Module):
             raise ValueError(
                 f"InceptionFeatures needs torch-fidelity: pip install \"gan3dlib[eval]\" ({err})"
             ) from err
+        try:
+            state = torch.load(str(weights_path), map_location="cpu", weights_only=True)
+        except Exception as err:  # UnpicklingError for code, RuntimeError/EOFError for a damaged file
+            raise ValueError(
+                f"weights_path: {str(weights_path)!r} is not a plain PyTorch weights file (refused by "
+                f"torch.load(weights_only=True): {type(err).__name__}); {_INCEPTION_HINT}"
+            ) from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise ValueError(f"weights_path: {str(weights_path)!r} does not hold a state dict of tensors; {_INCEPTION_HINT}")
         self.model = FeatureExtractorInceptionV3(
             name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=str(weights_path)
         )

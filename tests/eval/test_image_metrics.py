@@ -4,6 +4,7 @@ the Inception wrapper (with a fake torch-fidelity, so no weights file is needed)
 from __future__ import annotations
 
 import math
+import os
 import sys
 import types
 
@@ -189,7 +190,7 @@ def test_inception_wrapper_feeds_uint8_to_torch_fidelity(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch_fidelity", package)
     monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", module)
     weights = tmp_path / INCEPTION_WEIGHTS_FILE
-    weights.write_bytes(b"")
+    torch.save({"w": torch.zeros(2)}, weights)
     extractor = InceptionFeatures(weights)
     assert seen["features_list"] == ["2048"] and seen["path"] == str(weights)
     images = torch.tensor([-1.0, 0.0, 1.0, 2.0]).reshape(1, 1, 2, 2).expand(2, 3, 2, 2)
@@ -197,10 +198,63 @@ def test_inception_wrapper_feeds_uint8_to_torch_fidelity(tmp_path, monkeypatch):
     assert seen["input"].dtype == torch.uint8 and seen["input"][0, 0].flatten().tolist() == [0, 128, 255, 255]
 
 
+class RunsCode:
+    """Unpickling this runs ``os.system`` (what a malicious weights file does)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_weights_that_need_code_are_refused_before_torch_fidelity_reads_them(tmp_path, monkeypatch):
+    opened = []
+    module = types.ModuleType("torch_fidelity.feature_extractor_inceptionv3")
+    module.FeatureExtractorInceptionV3 = lambda *args, **kwargs: opened.append(kwargs)
+    monkeypatch.setitem(sys.modules, "torch_fidelity", types.ModuleType("torch_fidelity"))
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", module)
+    marker = tmp_path / "code-ran"
+    evil = tmp_path / INCEPTION_WEIGHTS_FILE
+    torch.save({"w": RunsCode(marker)}, evil)
+    with pytest.raises(ValueError, match="not a plain PyTorch weights file"):
+        InceptionFeatures(evil)
+    assert not marker.exists() and not opened
+    damaged = tmp_path / "damaged.pth"
+    damaged.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="weights_path"):
+        InceptionFeatures(damaged)
+    torch.save([1, 2], tmp_path / "list.pth")
+    with pytest.raises(ValueError, match="state dict of tensors"):
+        InceptionFeatures(tmp_path / "list.pth")
+
+
+def test_real_torch_fidelity_network_with_random_weights(tmp_path, monkeypatch):
+    """The wrapper drives torch-fidelity's own Inception-v3 (random weights: no download needed)."""
+    inception = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3")
+    network = inception.FeatureExtractorInceptionV3
+    with monkeypatch.context() as patch:  # build one network without any weights, to save its random ones
+        patch.setattr(inception.torch, "load", lambda *args, **kwargs: {})
+        patch.setattr(network, "load_state_dict", lambda self, state: None)
+        torch.manual_seed(0)
+        template = network("inception-v3-compat", ["2048"], feature_extractor_weights_path="unused")
+    weights = tmp_path / INCEPTION_WEIGHTS_FILE
+    torch.save(template.state_dict(), weights)
+    extractor = InceptionFeatures(weights)
+    images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    features = extractor(images)
+    assert features.shape == (3, 2048) and features.dtype == torch.float32 and torch.isfinite(features).all()
+    expected = template(((images + 1) * 127.5).round().to(torch.uint8))[0]
+    torch.testing.assert_close(features, expected)
+    same = compute_fid_kid(images, images, extractor, kid_subset_size=3)
+    assert abs(same["fid"]) < 1e-3
+
+
 def test_missing_torch_fidelity_gives_install_hint(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", None)
     weights = tmp_path / INCEPTION_WEIGHTS_FILE
-    weights.write_bytes(b"")
+    torch.save({"w": torch.zeros(2)}, weights)
     with pytest.raises(ValueError, match=r"gan3dlib\[eval\]"):
         InceptionFeatures(weights)
 
