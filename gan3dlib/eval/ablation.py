@@ -10,6 +10,7 @@ a Markdown table of mean ± std over seeds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import statistics
@@ -111,7 +112,8 @@ def run_ablation_ladder(
         the trained k-images are unchanged.
     """
     from gan3dlib.eval.image_metrics import RandomProjectionFeatures
-    from gan3dlib.eval.synthetic_eval import initial_scene, score_run, score_scene
+    from gan3dlib.eval.synthetic_eval import initial_scene, score_scene
+    from gan3dlib.scene import SceneGenerator
 
     out = Path(out)
     extractor = RandomProjectionFeatures() if extractor is None else extractor
@@ -119,14 +121,14 @@ def run_ablation_ladder(
     rows = []
     for name, seed, config in ladder_configs(base, (BASELINE, *names), seeds, out):
         if name == BASELINE:  # where every run starts: FULL's untrained generator
-            kimg = 0.0
-            score = _cached_score(Path(config.out), {**scoring, "extractor": extractor.name, "kimg": kimg},
-                                  lambda: score_scene(initial_scene(config), config, extractor=extractor, **scoring))
+            folder, kimg = Path(config.out), 0.0
+            load = functools.partial(initial_scene, config)
         else:
             result = train_or_resume(config, max_steps=max_steps)
-            kimg = result.kimg
-            score = _cached_score(result.run_folder, {**scoring, "extractor": extractor.name, "kimg": kimg},
-                                  lambda: score_run(result.run_folder, config, extractor=extractor, **scoring))
+            folder, kimg = result.run_folder, result.kimg
+            load = functools.partial(SceneGenerator.from_pretrained, folder / "model")
+        score = _cached_score(folder, {**scoring, "extractor": extractor.name, "kimg": kimg},
+                              lambda: score_scene(load(), config, extractor=extractor, **scoring))
         rows.append({"ablation": name, "seed": seed, "kimg": kimg, **{m: score[m] for m in METRICS},
                      "feature_extractor": score["feature_extractor"]})
         table = summarize(rows)

@@ -17,7 +17,13 @@ import torch
 from gan3dlib.eval.image_metrics import FeatureExtractor, cached_dataset_stats, compute_feature_stats, compute_fid_kid
 from gan3dlib.utils.checks import check_positive
 
-__all__ = ["scene_renders", "dataset_batches", "model_fid"]
+__all__ = ["random_latents", "scene_renders", "dataset_batches", "model_fid"]
+
+
+def random_latents(scene, num: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(num, z_dim) object latents, then (num, z_dim) background latents, drawn from ``generator``."""
+    z_dim = scene.config.object_generator.mapping.z_dim
+    return torch.randn(num, z_dim, generator=generator), torch.randn(num, z_dim, generator=generator)
 
 
 @torch.no_grad()
@@ -30,9 +36,8 @@ def scene_renders(scene, num: int, seed: int = 0, batch_size: int = 64, truncati
     check_positive(batch_size, "batch_size", integer=True)
     was_training = scene.training
     scene.eval()
-    z_dim = scene.config.object_generator.mapping.z_dim
     g = torch.Generator().manual_seed(seed)
-    z_obj, z_bg = torch.randn(num, z_dim, generator=g), torch.randn(num, z_dim, generator=g)
+    z_obj, z_bg = random_latents(scene, num, g)  # g then drives viewpoints, crops and mixing
     device = next(scene.parameters()).device
     try:
         for start in range(0, num, batch_size):

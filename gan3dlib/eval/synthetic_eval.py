@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from einops import rearrange
 
+from gan3dlib.eval.model_fid import model_fid, random_latents
 from gan3dlib.eval.point_metrics import coverage_and_mmd, sample_surface_points
 from gan3dlib.eval.shape_metrics import match_depth_maps
 from gan3dlib.render.camera import rotation_matrix
@@ -56,12 +57,6 @@ def _views(yaws_degrees) -> tuple[torch.Tensor, torch.Tensor]:
     return yaw, torch.zeros_like(yaw)
 
 
-def _latents(scene, num: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    z_dim = scene.config.object_generator.mapping.z_dim
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(num, z_dim, generator=g), torch.randn(num, z_dim, generator=g)
-
-
 @torch.no_grad()
 def generated_depth(scene, num: int, seed: int = 0, yaws_degrees=CANONICAL_YAWS_DEGREES, truncation_psi: float = 1.0,
                     return_vertices: bool = False):
@@ -71,7 +66,7 @@ def generated_depth(scene, num: int, seed: int = 0, yaws_degrees=CANONICAL_YAWS_
     """
     was_training = scene.training
     scene.eval()
-    z_obj, z_bg = _latents(scene, num, seed)
+    z_obj, z_bg = random_latents(scene, num, torch.Generator().manual_seed(seed))
     device = next(scene.parameters()).device
     yaw, pitch = _views(yaws_degrees)
     maps = []
@@ -152,7 +147,6 @@ def score_scene(scene, config, num_generated: int = 64, num_truth: int = 256, nu
     """
     from gan3dlib.data.synthetic import SyntheticScenes
     from gan3dlib.eval.image_metrics import RandomProjectionFeatures
-    from gan3dlib.eval.model_fid import model_fid
     from gan3dlib.train.loop import build_dataset, synthetic_data_config
 
     if config.data != "synthetic":
