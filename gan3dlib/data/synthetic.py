@@ -188,7 +188,9 @@ class SyntheticScenes:
     def _rasterize(self, meshes: Any, cameras: Any, size: int) -> Any:
         from pytorch3d.renderer import MeshRasterizer, RasterizationSettings
 
-        settings = RasterizationSettings(image_size=size, blur_radius=0.0, faces_per_pixel=1, bin_size=0)
+        # A tiny blur radius closes triangles: PyTorch3D's strict inside test leaves pixel centres that
+        # lie exactly on a shared edge uncovered (cracks along the symmetric grids' diagonals at yaw 0).
+        settings = RasterizationSettings(image_size=size, blur_radius=1e-12, faces_per_pixel=1, bin_size=0)
         return MeshRasterizer(cameras=cameras, raster_settings=settings)(meshes)
 
     def _depth(self, meshes: Any, rotation: torch.Tensor, size: int) -> torch.Tensor:
@@ -264,12 +266,30 @@ class SyntheticScenes:
         Returns:
             (V, 1, S, S) float32 camera depth at the pixel centres, 0 on the background.
         """
+        vertices = self.object(index).vertices
+        return self.mesh_depth(vertices.expand(torch.as_tensor(yaw).numel(), -1, -1), yaw, pitch, resolution)
+
+    def mesh_depth(self, vertices: torch.Tensor, yaw: torch.Tensor, pitch: torch.Tensor,
+                   resolution: int | None = None) -> torch.Tensor:
+        """Depth maps of closed meshes on this dataset's topology (``self.topology.faces``).
+
+        Args:
+            vertices: (B, V, 3) object-space vertices, outward-oriented with the topology's faces.
+            yaw: (B,) radians, one viewpoint per mesh.
+            pitch: (B,) radians.
+            resolution: image side (default ``config.resolution``).
+
+        Returns:
+            (B, 1, S, S) float32 camera depth at the pixel centres, 0 on the background.
+        """
         size = self.config.resolution if resolution is None else resolution
         _check_int(size, "resolution", 1, 4096)
         rotation = rotation_matrix(torch.as_tensor(yaw, dtype=torch.float32).reshape(-1),
                                    torch.as_tensor(pitch, dtype=torch.float32).reshape(-1))
-        vertices = self.object(index).vertices.expand(rotation.shape[0], -1, -1)
-        return self._depth(self._meshes(vertices, rotation), rotation, size)
+        if vertices.ndim != 3 or vertices.shape[0] != rotation.shape[0]:
+            raise ValueError(f"vertices: expected ({rotation.shape[0]}, V, 3) for {rotation.shape[0]} viewpoints, "
+                             f"got {describe(vertices)}")
+        return self._depth(self._meshes(vertices.float(), rotation), rotation, size)
 
     def _paths(self, folder: Path, index: int) -> tuple[Path, Path]:
         width = max(6, len(str(self.config.num_images - 1)))

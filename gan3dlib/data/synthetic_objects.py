@@ -4,23 +4,16 @@ Every function here draws from a ``torch.Generator`` it is given and nothing els
 pure function of its seeds; [`gan3dlib.data.synthetic`][gan3dlib.data.synthetic] seeds them, renders and writes the scenes
 (and re-exports [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig]).
 
-**Object family.** An object is a star-shaped deformation of the unit sphere. Its topology is the
-mesh grid of the generator (``docs/conventions.md``) wrapped around the sphere as in
+**Objects.** Every object is a closed, star-shaped surface on one topology: the mesh grid of the
+generator (``docs/conventions.md``) wrapped around the sphere as in
 [`gan3dlib.mesh.sphere_shape_image`][gan3dlib.mesh.sphere_shape_image] (disk centre at the front pole ``+Z``, disk border at
 the back pole), with the small hole around the back pole closed by a fan of triangles to the
-corner grid vertex 0, which is unused by the grid and already sits on the back pole. For a unit
-direction ``d`` of a vertex the surface point is::
-
-    p(d) = s * S * exp(log r0 + sum_k a_k exp((d.c_k - 1) / w_k^2) + sum_j b_j sin(f_j d.u_j + phi_j)) * d
-
-with a base radius ``r0``, Gaussian bumps/dents ``a_k`` of angular width ``w_k`` centred at
-``c_k`` (drawn in a cone around the front ``+Z``, so the objects share a "front" like faces do),
-low-frequency waves ``b_j`` (spherical-harmonic-like global deformations), a diagonal aspect
-matrix ``S`` and a uniform factor ``s <= 1`` that shrinks the rare object that would leave the
-ball of radius ``max_extent`` (<= 1, the ball the camera fits tightly). The radial function is an
-exponential, hence positive, and ``S`` is linear with positive determinant, so every object is
-star-shaped around the origin: the tetrahedron ``(0, p0, p1, p2)`` of every face has the same
-(positive) orientation as on the sphere.
+corner grid vertex 0, which is unused by the grid and already sits on the back pole. Its radial
+function comes from one of three categories ([`gan3dlib.data.synthetic_shapes`][gan3dlib.data.synthetic_shapes]): ``blob``
+(a sphere with bumps, dents and waves: the near-sphere control), ``face`` (a head with a nose,
+brow, eye sockets, chin and ears, for the sphere ``s0``) and ``car`` (body, cabin and wheel
+arches, for the sheet ``s0``). [`synthetic_preset`][gan3dlib.data.synthetic_objects.synthetic_preset] gives each category's
+dataset settings.
 """
 
 from __future__ import annotations
@@ -32,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
+from gan3dlib.data.synthetic_shapes import CATEGORIES, cone_directions, sample_shape, uniform
 from gan3dlib.mesh.grid import build_mesh_grid
 from gan3dlib.mesh.init_shapes import sphere_shape_image
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler
@@ -40,7 +34,7 @@ from gan3dlib.utils.checks import describe
 if TYPE_CHECKING:  # pragma: no cover
     from gan3dlib.data.synthetic import SyntheticImageDataset, SyntheticScenes
 
-__all__ = ["SyntheticConfig", "SphereTopology", "sphere_topology", "sample_shape", "sample_texture", "sample_background",
+__all__ = ["SyntheticConfig", "synthetic_preset", "SphereTopology", "sphere_topology", "sample_shape", "sample_texture", "sample_background",
            "sample_light_direction"]
 
 TEXTURE_STYLES = ("smooth", "stripes", "blobs")
@@ -82,6 +76,9 @@ class SyntheticConfig:
         num_images: number of scenes (a few hundred to 100k).
         resolution: R, the image side in pixels (e.g. 32, 64, 128).
         seed: dataset seed; scene ``i`` depends only on ``(seed, i)``.
+        category: the object category, ``blob``, ``face`` or ``car``
+            ([`gan3dlib.data.synthetic_shapes`][gan3dlib.data.synthetic_shapes]); the ``radius_range`` to
+            ``wave_frequency_range`` fields shape blobs only.
         grid_size: N, the object mesh grid (even, >= 4); V = N² vertices.
         radius_range: base sphere radius range.
         aspect_range: range of the three per-axis scale factors.
@@ -113,6 +110,7 @@ class SyntheticConfig:
     num_images: int = 1000
     resolution: int = 64
     seed: int = 0
+    category: Literal["blob", "face", "car"] = "blob"
     grid_size: int = 32
     radius_range: tuple[float, float] = (0.35, 0.55)
     aspect_range: tuple[float, float] = (0.85, 1.15)
@@ -165,7 +163,7 @@ class SyntheticConfig:
         _check_int(self.texture_size, "texture_size", 2, 8192)
         _check_int(self.supersample, "supersample", 1, 8)
         _check_int(self.batch_size, "batch_size", 1)
-        choices = {"texture_style": ("mixed", "smooth", "stripes", "blobs"),
+        choices = {"category": CATEGORIES, "texture_style": ("mixed", "smooth", "stripes", "blobs"),
                    "background_style": ("mixed", "gradient", "blobs"), "lighting": ("directional", "ambient")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -187,6 +185,31 @@ class SyntheticConfig:
         from gan3dlib.data.synthetic import SyntheticImageDataset
 
         return SyntheticImageDataset(self, cache=cache)
+
+
+def synthetic_preset(category: str = "face", num_images: int = 2000, resolution: int = 32, seed: int = 0,
+                     **overrides: object) -> SyntheticConfig:
+    """The dataset settings of one ground-truth category at one resolution.
+
+    ``blob`` objects are smooth, so a grid of 16 (32 above 32²) gives triangles of about 2 pixels;
+    ``face`` and ``car`` carry details of a few pixels (nose, arches) and use a grid of 64.
+
+    Args:
+        category: ``'blob'``, ``'face'`` or ``'car'``.
+        num_images: number of scenes.
+        resolution: image side.
+        seed: dataset seed.
+        **overrides: any other [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] field.
+
+    Returns:
+        The [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig].
+    """
+    if category not in CATEGORIES:
+        raise ValueError(f"category: expected one of {CATEGORIES}, got {describe(category)}")
+    grid = (16 if resolution <= 32 else 32) if category == "blob" else 64
+    settings = {"num_images": num_images, "resolution": resolution, "seed": seed, "category": category,
+                "grid_size": grid, **overrides}
+    return SyntheticConfig(**settings)  # type: ignore[arg-type]
 
 
 class SphereTopology:
@@ -229,56 +252,9 @@ def sphere_topology(grid_size: int) -> SphereTopology:
     return SphereTopology(directions, torch.cat([faces, fan]).contiguous(), grid.uvs.clone())
 
 
-def _uniform(generator: torch.Generator, low: float, high: float, *shape: int) -> torch.Tensor:
-    return low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float64)
-
-
-def _cone_directions(generator: torch.Generator, count: int, cone_degrees: float) -> torch.Tensor:
-    """(count, 3) unit vectors uniform on the spherical cap of half-angle ``cone_degrees`` around +Z."""
-    cos_t = _uniform(generator, math.cos(math.radians(cone_degrees)), 1.0, count)
-    phi = _uniform(generator, 0.0, 2 * math.pi, count)
-    sin_t = (1 - cos_t.square()).clamp(min=0).sqrt()
-    return torch.stack([sin_t * phi.cos(), sin_t * phi.sin(), cos_t], dim=-1)
-
-
-def sample_shape(generator: torch.Generator, directions: torch.Tensor, config: SyntheticConfig) -> torch.Tensor:
-    """Draws one object of the family described in the module docstring.
-
-    Args:
-        generator: the object's shape stream.
-        directions: (V, 3) float64 unit vertex directions (`SphereTopology.directions`).
-        config: the dataset config (shape fields).
-
-    Returns:
-        (V, 3) float32 object-space vertices, all with norm in (0, ``config.max_extent``].
-    """
-    r0 = _uniform(generator, *config.radius_range, 1)
-    lo, hi = config.num_bumps_range
-    num_bumps = int(torch.randint(lo, hi + 1, (1,), generator=generator))
-    centres = _cone_directions(generator, num_bumps, config.bump_cone_degrees)
-    amps = _uniform(generator, -config.bump_amplitude, config.bump_amplitude, num_bumps)
-    widths = _uniform(generator, *(math.radians(w) for w in config.bump_width_range_degrees), num_bumps)
-    log_r = torch.log(r0).expand(directions.shape[0]).clone()
-    if num_bumps:
-        log_r += (amps * torch.exp(((directions @ centres.T - 1) / widths.square()).clamp(min=-40))).sum(-1)
-    waves = torch.randn(config.num_waves, 3, generator=generator, dtype=torch.float64)
-    waves = waves / waves.norm(dim=-1, keepdim=True).clamp(min=1e-12)
-    freqs = _uniform(generator, *config.wave_frequency_range, config.num_waves)
-    phases = _uniform(generator, 0.0, 2 * math.pi, config.num_waves)
-    wave_amps = _uniform(generator, -config.wave_amplitude, config.wave_amplitude, config.num_waves)
-    if config.num_waves:
-        log_r += (wave_amps * torch.sin(freqs * (directions @ waves.T) + phases)).sum(-1)
-    aspect = _uniform(generator, *config.aspect_range, 3)
-    points = torch.exp(log_r)[:, None] * directions * aspect
-    extent = float(points.norm(dim=-1).max())
-    if extent > config.max_extent:
-        points = points * (config.max_extent / extent)
-    return points.to(torch.float32)
-
-
 def _colours(generator: torch.Generator, count: int) -> torch.Tensor:
     """(count, 3) random RGB colours in [0.05, 0.95]."""
-    return _uniform(generator, 0.05, 0.95, count, 3)
+    return uniform(generator, 0.05, 0.95, count, 3)
 
 
 def _plane(size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -295,8 +271,8 @@ def _mix(base: torch.Tensor, colour: torch.Tensor, weight: torch.Tensor) -> torc
 def _gaussian_blobs(generator: torch.Generator, image: torch.Tensor, count: int, sigma: tuple[float, float],
                     sharp: bool) -> torch.Tensor:
     x, y = _plane(image.shape[-1])
-    centres = _uniform(generator, -1.0, 1.0, count, 2)
-    sigmas = _uniform(generator, *sigma, count)
+    centres = uniform(generator, -1.0, 1.0, count, 2)
+    sigmas = uniform(generator, *sigma, count)
     colours = _colours(generator, count)
     for k in range(count):
         dist2 = (x - centres[k, 0]).square() + (y - centres[k, 1]).square()
@@ -311,7 +287,7 @@ def _gaussian_blobs(generator: torch.Generator, image: torch.Tensor, count: int,
 def _gradient(generator: torch.Generator, size: int) -> torch.Tensor:
     """(3, size, size) smooth two-colour ramp along a random direction."""
     x, y = _plane(size)
-    angle = float(_uniform(generator, 0.0, 2 * math.pi, 1))
+    angle = float(uniform(generator, 0.0, 2 * math.pi, 1))
     c0, c1 = _colours(generator, 2)
     t = (0.5 + 0.5 * (x * math.cos(angle) + y * math.sin(angle)) / math.sqrt(2)).clamp(0, 1)
     return _mix(c0.view(3, 1, 1).expand(3, size, size), c1, t)
@@ -343,9 +319,9 @@ def sample_texture(generator: torch.Generator, size: int, style: str) -> torch.T
         image = _gaussian_blobs(generator, image, 3, (0.25, 0.6), sharp=False)
     elif style == "stripes":
         x, y = _plane(size)
-        angle, freq, phase = (float(v) for v in _uniform(generator, 0.0, 1.0, 3))
+        angle, freq, phase = (float(v) for v in uniform(generator, 0.0, 1.0, 3))
         angle, freq, phase = angle * math.pi, 1.5 + 3.5 * freq, phase * 2 * math.pi
-        sharpness = float(_uniform(generator, 3.0, 12.0, 1))
+        sharpness = float(uniform(generator, 3.0, 12.0, 1))
         wave = torch.sin(math.pi * freq * (x * math.cos(angle) + y * math.sin(angle)) + phase)
         colour = _colours(generator, 1)[0]
         image = _mix(image, colour, torch.sigmoid(sharpness * wave))
@@ -391,4 +367,4 @@ def sample_light_direction(generator: torch.Generator, cone_degrees: float) -> t
     Returns:
         (3,) float32 unit vector.
     """
-    return _cone_directions(generator, 1, cone_degrees)[0].to(torch.float32)
+    return cone_directions(generator, 1, cone_degrees)[0].to(torch.float32)

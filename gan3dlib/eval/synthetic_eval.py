@@ -1,42 +1,79 @@
-"""How close a scene generator is to a synthetic dataset: its shapes and its images.
+"""How close a scene generator's 3D objects are to a synthetic dataset's ground truth.
 
-Shapes. Generated objects and ground-truth objects are both rendered as depth maps from the same
-canonical views (yaw -30°, 0°, +30° at pitch 0 by default, side by side), and matched with
-[`match_depth_maps`][gan3dlib.eval.shape_metrics.match_depth_maps]: the mean aligned depth error of each
-generated object to its nearest ground-truth object (lower is better), the normal error of those
-matches in degrees, their mean mask IoU (higher is better) and the fraction of inverted (hollow)
-matches. Both sets' full surfaces are also sampled as point clouds for Chamfer coverage and minimum
-matching distance ([`coverage_and_mmd`][gan3dlib.eval.point_metrics.coverage_and_mmd], GET3D's protocol with
-each cloud scaled into the unit box).
+Both sides become a [`ShapeSet`][gan3dlib.eval.synthetic_eval.ShapeSet]: meshes in object space plus their depth
+maps from the same canonical views (yaw -30°, 0°, +30° at pitch 0 by default, side by side).
+[`ShapeReference`][gan3dlib.eval.synthetic_eval.ShapeReference] holds the ground-truth side (computed once) and
+scores any set against it:
 
-Images. FID and KID ([`compute_fid_kid`][gan3dlib.eval.image_metrics.compute_fid_kid]) between renders of
-random latents from the training viewpoint distribution and the training images.
+- **depth maps** ([`match_depth_maps`][gan3dlib.eval.shape_metrics.match_depth_maps]): each object is matched to the
+  ground-truth object of smallest aligned depth error; ``depth_error``, ``normal_error`` (degrees),
+  ``mask_iou`` and ``hollow_fraction`` (inverted depth) of the matches;
+- **surfaces** (points sampled uniformly on each surface, each cloud centred and scaled into the
+  unit box, GET3D's protocol): ``chamfer``, the scale-aligned Chamfer distance of each object to its
+  nearest ground-truth object (fidelity of every sample), and ``cov``/``mmd``
+  ([`coverage_and_mmd`][gan3dlib.eval.point_metrics.coverage_and_mmd]: coverage and fidelity of the distribution);
+- **proportions and relief** ([`gan3dlib.eval.object_metrics`][gan3dlib.eval.object_metrics]): ``aspect_error``,
+  ``depth_extent_error``, ``relief_error`` and ``front_error`` against the Chamfer-nearest
+  ground-truth object, and the set's mean statistics (``aspect_mid``, ``aspect_thin``,
+  ``depth_ratio``, ``front``, ``back``) beside the ground truth's.
+
+A number alone says little; [`gap_closed`][gan3dlib.eval.synthetic_eval.gap_closed] puts it between a floor
+(the clean initial shape) and a target (held-out ground truth, or the supervised oracle) from
+[`gan3dlib.eval.baselines`][gan3dlib.eval.baselines].
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 from einops import rearrange
 
-from gan3dlib.eval.model_fid import model_fid, random_latents
+from gan3dlib.eval.model_fid import random_latents
+from gan3dlib.eval.object_metrics import STATISTICS, extent_statistics, statistic_errors
 from gan3dlib.eval.point_metrics import coverage_and_mmd, sample_surface_points
 from gan3dlib.eval.shape_metrics import match_depth_maps
 from gan3dlib.render.camera import rotation_matrix
 
 __all__ = [
-    "ShapeScore", "generated_depth", "truth_depth", "score_against_synthetic", "initial_scene", "score_scene", "score_run",
+    "CANONICAL_YAWS_DEGREES", "LOWER_IS_BETTER", "ShapeSet", "ShapeScore", "ShapeReference", "grid_shapes",
+    "scene_shapes", "truth_shapes", "gap_closed", "GAP_METRICS", "gaps", "initial_scene",
 ]
 
 CANONICAL_YAWS_DEGREES = (-30.0, 0.0, 30.0)
+# Direction of every scored number: True when lower is better, False when higher is, None for
+# statistics whose ideal is the ground truth's value.
+LOWER_IS_BETTER = {
+    "depth_error": True, "normal_error": True, "mask_iou": False, "hollow_fraction": True, "chamfer": True,
+    "cov": False, "mmd": True, "aspect_error": True, "depth_extent_error": True, "relief_error": True,
+    "front_error": True, **{name: None for name in STATISTICS},
+}
+
+
+@dataclass
+class ShapeSet:
+    """Meshes of one topology and their canonical-view depth maps.
+
+    Attributes:
+        vertices: (B, V, 3) object-space vertices (float32, CPU).
+        faces: (F, 3) int64 faces shared by the set.
+        depth: (B, H, K * W) camera depth from the K canonical views side by side, 0 on the background.
+    """
+
+    vertices: torch.Tensor
+    faces: torch.Tensor
+    depth: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.vertices.shape[0]
 
 
 @dataclass
 class ShapeScore:
-    """Metrics of a set of generated objects against the ground truth (NaN: not computed)."""
+    """Every shape metric of a set against the ground truth (NaN: not computed); see the module docstring."""
 
     depth_error: float
     mask_iou: float
@@ -44,78 +81,190 @@ class ShapeScore:
     num_generated: int
     num_truth: int
     normal_error: float = math.nan
+    chamfer: float = math.nan
     cov: float = math.nan
     mmd: float = math.nan
+    aspect_error: float = math.nan
+    depth_extent_error: float = math.nan
+    relief_error: float = math.nan
+    front_error: float = math.nan
+    aspect_mid: float = math.nan
+    aspect_thin: float = math.nan
+    depth_ratio: float = math.nan
+    front: float = math.nan
+    back: float = math.nan
 
     def as_dict(self) -> dict:
         """Plain dict (for JSON)."""
         return asdict(self)
 
 
-def _views(yaws_degrees) -> tuple[torch.Tensor, torch.Tensor]:
+def _rotations(yaws_degrees: Sequence[float]) -> torch.Tensor:
     yaw = torch.tensor([math.radians(y) for y in yaws_degrees])
-    return yaw, torch.zeros_like(yaw)
+    return rotation_matrix(yaw, torch.zeros_like(yaw))
 
 
 @torch.no_grad()
-def generated_depth(scene, num: int, seed: int = 0, yaws_degrees=CANONICAL_YAWS_DEGREES, truncation_psi: float = 1.0,
-                    return_vertices: bool = False):
-    """(num, N, V*N) depth maps of ``num`` generated objects from the canonical views.
+def grid_shapes(scene, vertices: torch.Tensor, yaws_degrees: Sequence[float] = CANONICAL_YAWS_DEGREES) -> ShapeSet:
+    """Meshes on ``scene``'s grid (generated, initial or fitted shapes), depth maps by its renderer.
 
-    With ``return_vertices`` also returns their (num, N², 3) object-space vertices.
+    Args:
+        scene: a [`SceneGenerator`][gan3dlib.scene.SceneGenerator] (its grid, camera and renderer are used).
+        vertices: (B, N², 3) object-space vertices.
+        yaws_degrees: the canonical views.
+
+    Returns:
+        [`ShapeSet`][gan3dlib.eval.synthetic_eval.ShapeSet] on the CPU.
+    """
+    device = scene.faces.device
+    verts = vertices.detach().to(device=device, dtype=torch.float32)
+    renderer = scene.renderer_for(device)
+    maps = []
+    for rotation in _rotations(yaws_degrees).to(device):
+        screen = scene.config.camera.project(verts, rotation.expand(verts.shape[0], 3, 3))
+        maps.append(renderer(screen, scene.faces).depth[:, 0].cpu())
+    depth = rearrange(torch.stack(maps), "k b h w -> b h (k w)")
+    return ShapeSet(verts.cpu(), scene.faces.cpu(), depth)
+
+
+@torch.no_grad()
+def scene_shapes(scene, num: int, seed: int = 0, truncation_psi: float = 1.0, batch_size: int = 64,
+                 yaws_degrees: Sequence[float] = CANONICAL_YAWS_DEGREES) -> ShapeSet:
+    """``num`` objects of a scene generator (random latents drawn from ``seed``), in their canonical pose.
+
+    The scene runs in eval mode with constant noise; its mode is restored afterwards.
     """
     was_training = scene.training
     scene.eval()
     z_obj, z_bg = random_latents(scene, num, torch.Generator().manual_seed(seed))
-    device = next(scene.parameters()).device
-    yaw, pitch = _views(yaws_degrees)
-    maps = []
-    for rotation in rotation_matrix(yaw, pitch):
-        out = scene(z_obj.to(device), z_bg.to(device), rotation.expand(num, 3, 3).to(device),
-                    truncation_psi=truncation_psi, noise_mode="const")
-        maps.append(out.render.depth[:, 0].cpu())
-    scene.train(was_training)
-    depth = rearrange(torch.stack(maps), "v b h w -> b h (v w)")
-    return (depth, out.vertices.cpu()) if return_vertices else depth
+    device = scene.faces.device
+    identity = torch.eye(3, device=device)
+    try:
+        vertices = torch.cat([
+            scene(z_obj[s:s + batch_size].to(device), z_bg[s:s + batch_size].to(device),
+                  identity.expand(len(z_obj[s:s + batch_size]), 3, 3), truncation_psi=truncation_psi,
+                  noise_mode="const").vertices
+            for s in range(0, num, batch_size)
+        ])
+    finally:
+        scene.train(was_training)
+    return grid_shapes(scene, vertices, yaws_degrees)
 
 
-def truth_depth(scenes, num: int, yaws_degrees=CANONICAL_YAWS_DEGREES):
-    """(num, R, V*R) depth maps of the first ``num`` ground-truth objects from the canonical views."""
-    yaw, pitch = _views(yaws_degrees)
-    maps = [scenes.canonical_depth(i, yaw, pitch)[:, 0] for i in range(min(num, len(scenes)))]
-    return rearrange(torch.stack(maps), "b v h w -> b h (v w)")
-
-
-def score_against_synthetic(
-    scene, scenes, num_generated: int = 64, num_truth: int = 256, seed: int = 0, num_points: int | None = 512
-) -> ShapeScore:
-    """Scores a scene generator's shapes against a [`SyntheticScenes`][gan3dlib.data.synthetic.SyntheticScenes] set.
+def truth_shapes(scenes, indices: Sequence[int], yaws_degrees: Sequence[float] = CANONICAL_YAWS_DEGREES,
+                 vertices: torch.Tensor | None = None) -> ShapeSet:
+    """Ground-truth objects of a [`SyntheticScenes`][gan3dlib.data.synthetic.SyntheticScenes], depth maps by PyTorch3D.
 
     Args:
-        scene: a [`SceneGenerator`][gan3dlib.scene.SceneGenerator] at the dataset's resolution.
-        scenes: the ground-truth scenes.
-        num_generated: generated objects to score.
-        num_truth: ground-truth objects to match against.
-        seed: latent seed (and point-sampling seed).
-        num_points: points per surface for COV/MMD (GET3D uses 2048); ``None`` skips COV/MMD.
+        scenes: the synthetic scenes.
+        indices: which objects.
+        yaws_degrees: the canonical views.
+        vertices: (B, V, 3) other vertices on the same topology to use instead of the objects' own
+            (e.g. deliberately wrong copies of them, for the metrics' tests).
 
     Returns:
-        [`ShapeScore`][gan3dlib.eval.synthetic_eval.ShapeScore].
+        [`ShapeSet`][gan3dlib.eval.synthetic_eval.ShapeSet] on the topology of ``scenes``.
     """
-    generated, vertices = generated_depth(scene, num_generated, seed, return_vertices=True)
-    truth = truth_depth(scenes, num_truth)
-    match = match_depth_maps(generated, truth, fov_degrees=scene.config.camera.fov_degrees,
-                             view_width=generated.shape[1])
-    cov = mmd = math.nan
-    if num_points is not None:
-        g = torch.Generator().manual_seed(seed)
-        gen_points = sample_surface_points(vertices, scene.faces.cpu(), num_points, generator=g)
-        truth_vertices = torch.stack([scenes.object(i).vertices for i in range(truth.shape[0])])
-        truth_points = sample_surface_points(truth_vertices, scenes.topology.faces, num_points, generator=g)
-        result = coverage_and_mmd(gen_points, truth_points, normalize="unit_box")
-        cov, mmd = result["cov"], result["mmd"]
-    return ShapeScore(match.depth_error, match.mask_iou, match.hollow_fraction, generated.shape[0], truth.shape[0],
-                      normal_error=match.normal_error, cov=cov, mmd=mmd)
+    if vertices is None:
+        vertices = torch.stack([scenes.object(i).vertices for i in indices])
+    views = len(yaws_degrees)
+    yaw = torch.tensor([math.radians(y) for y in yaws_degrees])
+    step = max(1, scenes.config.batch_size // views)
+    depth = torch.cat([
+        scenes.mesh_depth(chunk.repeat_interleave(views, dim=0), yaw.repeat(len(chunk)), torch.zeros(views * len(chunk)))
+        for chunk in vertices.split(step)
+    ])
+    depth = rearrange(depth[:, 0], "(b k) h w -> b h (k w)", k=views)
+    return ShapeSet(vertices.float(), scenes.topology.faces, depth)
+
+
+class ShapeReference:
+    """The ground-truth side of the shape metrics: objects ``0 .. num_truth - 1`` of a synthetic config.
+
+    Scene ``i`` depends only on the dataset seed and ``i``, so the reference may hold more objects
+    than a training set of the same config; objects from ``num_truth`` on are "held out"
+    ([`held_out`][gan3dlib.eval.synthetic_eval.ShapeReference.held_out]).
+
+    Args:
+        synthetic: the [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] (its ``num_images`` is ignored).
+        num_truth: ground-truth objects compared against.
+        num_points: points sampled per surface for Chamfer, COV/MMD and the statistics.
+        seed: seed of the point sampling.
+        yaws_degrees: the canonical views of the depth maps.
+    """
+
+    def __init__(self, synthetic, num_truth: int = 256, num_points: int = 512, seed: int = 0,
+                 yaws_degrees: Sequence[float] = CANONICAL_YAWS_DEGREES) -> None:
+        from gan3dlib.data.synthetic import SyntheticScenes
+
+        self.num_truth, self.num_points, self.seed = num_truth, num_points, seed
+        self.yaws_degrees = tuple(yaws_degrees)
+        self.scenes = SyntheticScenes(dataclasses.replace(synthetic, num_images=num_truth + 100_000))
+        self.truth = truth_shapes(self.scenes, range(num_truth), self.yaws_degrees)
+        self.points = self._points(self.truth)
+        self.statistics = extent_statistics(self.points)
+
+    def _points(self, shapes: ShapeSet) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed)
+        return sample_surface_points(shapes.vertices, shapes.faces, self.num_points, generator=generator)
+
+    def held_out(self, num: int, vertices: torch.Tensor | None = None) -> ShapeSet:
+        """``num`` ground-truth objects that are not in the reference (indices ``num_truth ..``)."""
+        return truth_shapes(self.scenes, range(self.num_truth, self.num_truth + num), self.yaws_degrees, vertices)
+
+    def score(self, shapes: ShapeSet) -> ShapeScore:
+        """Scores a set of objects (see the module docstring)."""
+        view_width = self.truth.depth.shape[1]
+        match = match_depth_maps(shapes.depth, self.truth.depth, fov_degrees=self.scenes.config.fov_degrees,
+                                 view_width=view_width)
+        points = self._points(shapes)
+        surfaces = coverage_and_mmd(points, self.points, normalize="unit_box")
+        matched = surfaces["matched"]
+        statistics = extent_statistics(points)
+        means = {name: float(statistics[name].mean()) for name in STATISTICS}
+        return ShapeScore(
+            depth_error=match.depth_error, mask_iou=match.mask_iou, hollow_fraction=match.hollow_fraction,
+            num_generated=len(shapes), num_truth=self.num_truth, normal_error=match.normal_error,
+            chamfer=float(surfaces["distances"].amin(dim=0).mean()), cov=surfaces["cov"], mmd=surfaces["mmd"],
+            **statistic_errors(statistics, self.statistics, matched), **means,
+        )
+
+    def truth_statistics(self) -> dict[str, float]:
+        """Mean statistics of the reference objects."""
+        return {name: float(values.mean()) for name, values in self.statistics.items()}
+
+
+def gap_closed(value: float, floor: float, target: float) -> float:
+    """Fraction of the way from ``floor`` to ``target`` that ``value`` has come (1: at the target).
+
+    Works for either direction of a metric: ``(value - floor) / (target - floor)``; NaN when the
+    floor already scores like the target (the benchmark cannot tell them apart).
+    """
+    span = target - floor
+    if not all(math.isfinite(v) for v in (value, floor, target)) or abs(span) < 1e-12:
+        return math.nan
+    return (value - floor) / span
+
+
+# The metrics whose floor-to-target gap summarises a run: depth maps, surfaces, proportions, relief.
+GAP_METRICS = ("depth_error", "normal_error", "chamfer", "aspect_error", "front_error")
+
+
+def gaps(score: dict, floor: dict, target: dict, metrics: Sequence[str] = GAP_METRICS) -> tuple[dict, float]:
+    """[`gap_closed`][gan3dlib.eval.synthetic_eval.gap_closed] of each metric, and their mean (the "shape gap").
+
+    Args:
+        score: the scored set's metrics (e.g. ``ShapeScore.as_dict()``).
+        floor: the floor's metrics.
+        target: the target's (held-out truth or oracle).
+        metrics: which metrics.
+
+    Returns:
+        ``({metric: fraction}, mean of the finite fractions or NaN)``.
+    """
+    fractions = {m: gap_closed(score[m], floor[m], target[m]) for m in metrics}
+    finite = [v for v in fractions.values() if math.isfinite(v)]
+    return fractions, (sum(finite) / len(finite) if finite else math.nan)
 
 
 def initial_scene(config):
@@ -126,41 +275,3 @@ def initial_scene(config):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         return config.model.scene_config().build()
-
-
-def score_scene(scene, config, num_generated: int = 64, num_truth: int = 256, num_fid: int = 500,
-                extractor=None, num_points: int | None = 512) -> dict:
-    """All metrics of a scene generator against the synthetic dataset a ``data='synthetic'`` run trains on.
-
-    Args:
-        scene: the [`SceneGenerator`][gan3dlib.scene.SceneGenerator] to score.
-        config: the run's [`TrainConfig`][gan3dlib.train.config.TrainConfig] (data set size, resolution, seed).
-        num_generated: generated objects for the shape metrics.
-        num_truth: ground-truth objects for the shape metrics.
-        num_fid: generated renders, and training images (at most the data set), for FID/KID.
-        extractor: image feature extractor (default
-            [`RandomProjectionFeatures`][gan3dlib.eval.image_metrics.RandomProjectionFeatures]).
-        num_points: points per surface for COV/MMD; ``None`` skips them.
-
-    Returns:
-        ``{depth_error, normal_error, mask_iou, hollow_fraction, cov, mmd, fid, kid, ...}``.
-    """
-    from gan3dlib.data.synthetic import SyntheticScenes
-    from gan3dlib.eval.image_metrics import RandomProjectionFeatures
-    from gan3dlib.train.loop import build_dataset, synthetic_data_config
-
-    if config.data != "synthetic":
-        raise ValueError(f"config.data: expected a run trained on 'synthetic' data, got {config.data!r}")
-    scenes = SyntheticScenes(synthetic_data_config(config.synthetic_images, config.model.resolution, config.seed))
-    shapes = score_against_synthetic(scene, scenes, num_generated, num_truth, config.seed, num_points)
-    extractor = RandomProjectionFeatures() if extractor is None else extractor
-    images = model_fid(scene, build_dataset(config), extractor, num_fid, seed=config.seed)
-    return {**shapes.as_dict(), "fid": images["fid"], "kid": images["kid_mean"], "kid_std": images["kid_std"],
-            "feature_extractor": extractor.name}
-
-
-def score_run(run_folder: str | Path, config, **kwargs) -> dict:
-    """[`score_scene`][gan3dlib.eval.synthetic_eval.score_scene] of a finished run's exported ``model/``."""
-    from gan3dlib.scene import SceneGenerator
-
-    return score_scene(SceneGenerator.from_pretrained(Path(run_folder) / "model"), config, **kwargs)

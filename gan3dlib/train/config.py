@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gan3dlib.data.synthetic_objects import SyntheticConfig, synthetic_preset
+from gan3dlib.data.synthetic_shapes import CATEGORIES
 from gan3dlib.presets import SceneSpec
 from gan3dlib.utils.checks import check_positive
 
@@ -26,6 +28,8 @@ class TrainConfig:
         data: an image folder or StyleGAN dataset ``.zip``, or ``"synthetic"`` for the built-in
             procedural dataset.
         synthetic_images: size of the synthetic dataset.
+        synthetic_category: its object category, ``'blob'`` (near-spheres), ``'face'`` or ``'car'``
+            ([`gan3dlib.data.synthetic_shapes`][gan3dlib.data.synthetic_shapes]).
         hflip: random horizontal flips of the real images.
         out: the run folder (config, checkpoints, samples, the exported model).
         kimg: training length in thousands of real images shown to D.
@@ -47,6 +51,9 @@ class TrainConfig:
         keep_checkpoints: number of checkpoints kept.
         sample_kimg: sample-sheet interval in k-images.
         log_kimg: progress/log interval in k-images.
+        eval_kimg: interval in k-images of the shape metrics of G_ema during a ``data='synthetic'``
+            run (``<out>/shape_curve.json`` and TensorBoard; [`ShapeCurve`][gan3dlib.eval.curves.ShapeCurve]);
+            None: off.
         tensorboard: also log to TensorBoard (needs the ``tensorboard`` package).
         resume: ``None``, ``"latest"`` (the run folder's newest checkpoint) or a checkpoint path.
         num_workers: data loader worker processes.
@@ -55,6 +62,7 @@ class TrainConfig:
     model: SceneSpec = field(default_factory=SceneSpec)
     data: str = "synthetic"
     synthetic_images: int = 2000
+    synthetic_category: Literal["blob", "face", "car"] = "blob"
     hflip: bool = False
     out: str = "runs/default"
     kimg: float = 25000.0
@@ -74,6 +82,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     sample_kimg: float = 50.0
     log_kimg: float = 1.0
+    eval_kimg: float | None = None
     tensorboard: bool = False
     resume: str | None = None
     num_workers: int = 0
@@ -95,8 +104,18 @@ class TrainConfig:
             check_positive(self.r1_gamma, "r1_gamma", allow_zero=True)
         if self.ema_kimg is not None:
             check_positive(self.ema_kimg, "ema_kimg")
+        if self.eval_kimg is not None:
+            check_positive(self.eval_kimg, "eval_kimg")
+            if not math.isfinite(self.eval_kimg):
+                raise ValueError(f"eval_kimg: expected a finite number > 0 or None, got {self.eval_kimg!r}")
+        if self.synthetic_category not in CATEGORIES:
+            raise ValueError(f"synthetic_category: expected one of {CATEGORIES}, got {self.synthetic_category!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise ValueError(f"mixed_precision: expected 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+
+    def synthetic_config(self) -> SyntheticConfig:
+        """The [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] of a ``data='synthetic'`` run."""
+        return synthetic_preset(self.synthetic_category, self.synthetic_images, self.model.resolution, self.seed)
 
     @property
     def resolved_r1_gamma(self) -> float:

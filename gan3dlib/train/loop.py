@@ -36,7 +36,7 @@ from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.ema import EMAConfig, ModelEMA
 from gan3dlib.train.loss import generator_loss, r1_penalty
 
-__all__ = ["train", "TrainResult", "build_dataset", "synthetic_data_config", "step_seed"]
+__all__ = ["train", "TrainResult", "build_dataset", "step_seed"]
 
 
 def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
@@ -60,30 +60,20 @@ class TrainResult:
 
 def build_dataset(config: TrainConfig):
     """The real-image dataset of the run: items (3, N, N) float32 in [-1, 1]."""
-    resolution = config.model.resolution
     if config.data == "synthetic":
-        return _synthetic_dataset(config.synthetic_images, resolution, config.seed)
+        return _synthetic_dataset(config.synthetic_config())
     from gan3dlib.data.images import ImageDatasetConfig
 
-    return ImageDatasetConfig(path=config.data, resolution=resolution, hflip=config.hflip, seed=config.seed).build()
-
-
-def synthetic_data_config(num_images: int, resolution: int, seed: int):
-    """The [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] a ``data='synthetic'`` run trains on."""
-    from gan3dlib.data.synthetic import SyntheticConfig
-
-    return SyntheticConfig(
-        num_images=num_images, resolution=resolution, seed=seed,
-        grid_size=16 if resolution <= 32 else 32,  # objects of ~2 px triangles at either size
-    )
+    return ImageDatasetConfig(path=config.data, resolution=config.model.resolution, hflip=config.hflip,
+                              seed=config.seed).build()
 
 
 @functools.lru_cache(maxsize=4)
-def _synthetic_dataset(num_images: int, resolution: int, seed: int):
+def _synthetic_dataset(synthetic):
     """The synthetic dataset, every scene rendered once (kept for later runs in this process)."""
     from gan3dlib.data.synthetic import SyntheticImageDataset
 
-    dataset = SyntheticImageDataset(synthetic_data_config(num_images, resolution, seed), cache=True)
+    dataset = SyntheticImageDataset(synthetic, cache=True)
     dataset.__getitems__(list(range(len(dataset))))  # render every scene once, in large batches
     return dataset
 
@@ -181,6 +171,10 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
     next_sample = nimg + config.sample_kimg * 1000
     sample_latents = torch.randn(2, 8, z_dim, generator=torch.Generator().manual_seed(config.seed))
     writer = _tensorboard(run / "tensorboard") if config.tensorboard and accelerator.is_main_process else None
+    curve = _shape_curve(config, G_plain, run, start_kimg) if accelerator.is_main_process else None
+    next_eval = nimg + (config.eval_kimg or 0) * 1000
+    if curve is not None and nimg == 0:
+        _record_curve(curve, G_ema.module, nimg, writer)
     progress = tqdm(
         total=target_nimg, initial=nimg, unit="img", unit_scale=True, disable=not accelerator.is_main_process
     )
@@ -248,6 +242,9 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
         if accelerator.is_main_process and (nimg >= next_sample or nimg >= target_nimg):
             next_sample += config.sample_kimg * 1000
             _sample_sheet(G_ema.module, sample_latents, run / "samples" / f"sheet-{nimg / 1000:010.3f}kimg.png", config.seed)
+        if curve is not None and (nimg >= next_eval or nimg >= target_nimg):
+            next_eval += config.eval_kimg * 1000
+            _record_curve(curve, G_ema.module, nimg, writer)
         if nimg >= next_checkpoint or nimg >= target_nimg or (max_steps is not None and steps_run >= max_steps):
             next_checkpoint += config.checkpoint_kimg * 1000
             _checkpoint(accelerator, config, run, nimg, step, skipped, G_plain, D_plain, G_ema, opt_G, opt_D)
@@ -307,6 +304,26 @@ def _interpolation(scene, latents: torch.Tensor, path: Path) -> None:
     device = next(scene.parameters()).device
     frames = interpolation_frames(scene, latents[0, 0].to(device), latents[0, 1].to(device), num_frames=16)
     save_gif(frames, path, fps=8)
+
+
+def _shape_curve(config: TrainConfig, scene, run: Path, start_kimg: float):
+    """The run's [`ShapeCurve`][gan3dlib.eval.curves.ShapeCurve] (synthetic data with ``eval_kimg`` set), else None."""
+    if config.eval_kimg is None or config.data != "synthetic":
+        return None
+    from gan3dlib.eval.curves import ShapeCurve
+
+    curve = ShapeCurve(config.synthetic_config(), scene, run)
+    curve.resume(start_kimg)
+    return curve
+
+
+def _record_curve(curve, scene, nimg: int, writer) -> None:
+    """One point of the shape curve, also to TensorBoard (``shape/<metric>``, ``shape_gap/<metric>``)."""
+    point = curve.record(scene, nimg / 1000)
+    if writer is not None:
+        for name in point["gap"]:
+            writer.add_scalar(f"shape/{name}", point[name], global_step=nimg // 1000)
+            writer.add_scalar(f"shape_gap/{name}", point["gap"][name], global_step=nimg // 1000)
 
 
 def _tensorboard(folder: Path):
