@@ -30,6 +30,7 @@ from gan3dlib.nets.mapping import MappingConfig
 from gan3dlib.nets.synthesis import SynthesisConfig
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler
 from gan3dlib.render.renderer import RendererConfig
+from gan3dlib.render.shading import ShadingConfig
 from gan3dlib.scene.background import BackgroundCropConfig
 from gan3dlib.scene.generator import SceneConfig
 from gan3dlib.shape.object_shape import ObjectShapeConfig
@@ -71,6 +72,9 @@ def scene_config(
     pitch_range_degrees: tuple[float, float] = (-15.0, 15.0),
     fov_degrees: float = 30.0,
     shape_scale: float = 0.002,
+    symmetric: bool = False,
+    shading: Literal["none", "lambertian"] = "none",
+    light_cone_degrees: float = 60.0,
 ) -> SceneConfig:
     """A consistent scene config from the settings a user actually chooses.
 
@@ -85,6 +89,7 @@ def scene_config(
         pyramid=ShapePyramidConfig(levels=pyramid_levels),
         use_size_constraint=use_size_constraint,
         s_max=s_max,
+        symmetric=symmetric,
     )
 
     def stylegan(out_channels: int) -> GeneratorConfig:
@@ -109,6 +114,7 @@ def scene_config(
         camera=PerspectiveCamera(image_size=(resolution, resolution), fov_degrees=fov_degrees),
         viewpoints=ViewpointSampler(yaw_range_degrees=yaw_range_degrees, pitch_range_degrees=pitch_range_degrees),
         background_crop=BackgroundCropConfig(),
+        shading=ShadingConfig(mode=shading, light_cone_degrees=light_cone_degrees),
     )
 
 
@@ -137,6 +143,9 @@ class SceneSpec:
     pitch_range_degrees: tuple[float, float] = (-15.0, 15.0)
     fov_degrees: float = 30.0
     shape_scale: float = 0.002
+    symmetric: bool = False
+    shading: Literal["none", "lambertian"] = "none"
+    light_cone_degrees: float = 60.0
 
     def __post_init__(self) -> None:
         self.scene_config()  # raises ValueError naming the offending setting

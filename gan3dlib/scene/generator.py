@@ -32,6 +32,7 @@ from gan3dlib.nets.synthesis import SynthesisConfig
 from gan3dlib.ops.mesh import vertex_normals as compute_vertex_normals
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler
 from gan3dlib.render.renderer import RendererConfig, RenderOutput, SoftExtensionRenderer
+from gan3dlib.render.shading import ShadingConfig, shade_and_composite
 from gan3dlib.scene.background import BackgroundCrop, BackgroundCropConfig
 from gan3dlib.shape.object_shape import ObjectShape, ObjectShapeConfig
 from gan3dlib.utils.checks import check_positive, check_tensor, describe
@@ -62,6 +63,9 @@ class SceneConfig:
         viewpoints: viewpoint distribution used when no viewpoint is given.
         background_crop: where the N x N window falls in the 2N x 2N background.
         grid_radius: radius of the disk of kept triangles (1: the inscribed circle).
+        shading: how the texture is lit (``mode='none'``: the paper's unlit texture;
+            ``'lambertian'``: the texture is an albedo shaded by a random directional light,
+            [`gan3dlib.render.shading`][gan3dlib.render.shading]).
     """
 
     resolution: int = 128
@@ -73,6 +77,7 @@ class SceneConfig:
     viewpoints: ViewpointSampler = field(default_factory=ViewpointSampler)
     background_crop: BackgroundCropConfig = field(default_factory=BackgroundCropConfig)
     grid_radius: float = 1.0
+    shading: ShadingConfig = field(default_factory=ShadingConfig)
 
     def __post_init__(self) -> None:
         n = self.resolution
@@ -112,7 +117,9 @@ class SceneOutput:
         background: (B, 3, 2N, 2N) the full background.
         background_crop: (B, 3, N, N) the window behind the object.
         rotation: (B, 3, 3) the viewpoint's object rotation.
-        render: the renderer's full output (alpha, depth, normals, face index...).
+        render: the renderer's full output (alpha, depth, normals, face index...); with shading its
+            ``image`` is the unlit albedo over a zero background.
+        light: (B, 3) view-space directions towards the light with shading, else None.
     """
 
     image: torch.Tensor
@@ -123,6 +130,7 @@ class SceneOutput:
     background_crop: torch.Tensor
     rotation: torch.Tensor
     render: RenderOutput
+    light: torch.Tensor | None = None
 
 
 class SceneGenerator(PretrainedMixin, nn.Module):
@@ -197,22 +205,27 @@ class SceneGenerator(PretrainedMixin, nn.Module):
         crop = self.background_crop(background, (cfg.resolution, cfg.resolution), generator=generator)
 
         vertices = self.grid.shape_image_to_vertices(shape_image)
-        device_type = z_obj.device.type
+        shading = cfg.shading
+        light = shading.sample_lights(batch, generator, z_obj.device) if shading.enabled else None
         # The renderer always runs in float32 (rasterizers reject half precision; depth tests and
         # the exact-gradient shader need the range), whatever autocast the networks use.
-        with torch.autocast(device_type=device_type, enabled=False):
+        with torch.autocast(device_type=z_obj.device.type, enabled=False):
             verts32 = vertices.float()
             rotation32 = rotation.float()
             screen = cfg.camera.project(verts32, rotation32)
             normals = None
-            if vertex_normals:
+            if vertex_normals or shading.enabled:
                 normals = compute_vertex_normals(torch.einsum("bij,bvj->bvi", rotation32, verts32), self.faces)
             render = self.renderer_for(z_obj.device)(
                 screen, self.faces, texture=texture.float(), face_uvs=self.face_uvs.float(),
-                background=crop.float(), vertex_normals=normals,
+                background=None if shading.enabled else crop.float(), vertex_normals=normals,
             )
+            image = render.image
+            if light is not None:
+                image = shade_and_composite(image, render.alpha, render.normals, crop.float(), light,
+                                            shading.ambient, shading.diffuse)
         return SceneOutput(
-            image=render.image,
+            image=image,
             shape_image=shape_image,
             vertices=vertices,
             texture=texture,
@@ -220,6 +233,7 @@ class SceneGenerator(PretrainedMixin, nn.Module):
             background_crop=crop,
             rotation=rotation,
             render=render,
+            light=light,
         )
 
     def export(

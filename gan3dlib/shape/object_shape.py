@@ -5,8 +5,10 @@ The object generator paints K shape images at 2N x 2N. They are
 1. downsampled by 2 (2x2 average) to the N x N mesh grid,
 2. multiplied by ``shape_scale`` (paper: 0.002, "effectively sets a relative learning rate"),
 3. combined by the shape pyramid (eq. 13; or taken as a single level when it is off),
-4. added to the initial shape s0 (a sphere of radius 0.5 for faces, a flat sheet for cars/buses),
-5. squashed by the size constraint (eq. 14; off for the paper's cars and buses).
+4. optionally made mirror-symmetric left to right (``symmetric``; off in the paper's presets): the
+   offsets are averaged with their mirror image ``x -> -x``, as unsup3d's symmetry prior,
+5. added to the initial shape s0 (a sphere of radius 0.5 for faces, a flat sheet for cars/buses),
+6. squashed by the size constraint (eq. 14; off for the paper's cars and buses).
 
 Each step is one config switch away, which is how the paper's ablations (SOFT, SIZE, FULL, CAR,
 BUS) differ.
@@ -45,6 +47,7 @@ class ObjectShapeConfig:
         pyramid: pyramid settings.
         use_size_constraint: apply eq. 14 (paper: on for faces, off for cars and buses).
         s_max: radius of the size constraint (paper: 1.3).
+        symmetric: make the shape mirror-symmetric left to right (not in the paper).
     """
 
     grid_size: int = 128
@@ -56,6 +59,7 @@ class ObjectShapeConfig:
     pyramid: ShapePyramidConfig = field(default_factory=ShapePyramidConfig)
     use_size_constraint: bool = True
     s_max: float = 1.3
+    symmetric: bool = False
 
     def __post_init__(self) -> None:
         check_positive(self.grid_size, "grid_size", integer=True)
@@ -117,6 +121,9 @@ class ObjectShape(nn.Module):
         offsets = F.avg_pool2d(raw, kernel_size=2) * cfg.shape_scale  # (B, 3K, N, N)
         if self.pyramid is not None:
             offsets = self.pyramid(offsets)
+        if cfg.symmetric:  # grid column j mirrors column N-1-j, where x is -x (s0 is symmetric already)
+            mirrored = offsets.flip(-1) * offsets.new_tensor([-1.0, 1.0, 1.0]).view(1, 3, 1, 1)
+            offsets = (offsets + mirrored) / 2
         shape = self.initial_shape.to(offsets.dtype) + offsets
         if cfg.use_size_constraint:
             shape = size_constraint(shape, cfg.s_max)

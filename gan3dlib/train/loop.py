@@ -27,7 +27,6 @@ from typing import Any
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs
-from tqdm.auto import tqdm
 
 from gan3dlib.config import save_config
 from gan3dlib.nets import DiscriminatorConfig
@@ -35,6 +34,7 @@ from gan3dlib.train.checkpoint import latest_checkpoint, load_checkpoint, save_c
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.ema import EMAConfig, ModelEMA
 from gan3dlib.train.loss import generator_loss, r1_penalty
+from gan3dlib.train.run_log import RunLog
 
 __all__ = ["train", "TrainResult", "build_dataset", "step_seed"]
 
@@ -170,14 +170,10 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
     steps_run = 0
     next_sample = nimg + config.sample_kimg * 1000
     sample_latents = torch.randn(2, 8, z_dim, generator=torch.Generator().manual_seed(config.seed))
-    writer = _tensorboard(run / "tensorboard") if config.tensorboard and accelerator.is_main_process else None
-    curve = _shape_curve(config, G_plain, run, start_kimg) if accelerator.is_main_process else None
+    log = RunLog(config, G_plain, start_kimg, accelerator.is_main_process)
     next_eval = nimg + (config.eval_kimg or 0) * 1000
-    if curve is not None and nimg == 0:
-        _record_curve(curve, G_ema.module, nimg, writer)
-    progress = tqdm(
-        total=target_nimg, initial=nimg, unit="img", unit_scale=True, disable=not accelerator.is_main_process
-    )
+    if nimg == 0:
+        log.shape_point(G_ema.module, nimg)
 
     while nimg < target_nimg and (max_steps is None or steps_run < max_steps):
         real = next(batches).to(device)
@@ -208,8 +204,9 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
         # --- G phase: D frozen and unwrapped (no gradient sync for it), G wrapped.
         D.requires_grad_(False)
         with accelerator.autocast():
-            fake = G(latents[2], latents[3], generator=g).image
-            loss_g = generator_loss(D_plain(fake))
+            out = G(latents[2], latents[3], generator=g)
+            watched = _retain_grads(out)
+            loss_g = generator_loss(D_plain(out.image))
         finite_g = _all_finite(accelerator, loss_g)
         accelerator.backward(loss_g if finite_g else loss_g * 0)
         if finite_g:
@@ -218,42 +215,35 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
         opt_G.zero_grad(set_to_none=True)
         skipped += int(not (finite and finite_g))
 
-        # --- EMA and counters.
+        # --- EMA, counters and reports.
         G_ema.update(G_plain, config.batch_size, nimg)
         nimg += config.batch_size
         step += 1
         steps_run += 1
-        losses = {
-            "loss_D": float(loss_fake.detach() + loss_real.detach()),
-            "loss_G": float(loss_g.detach()),
-            "loss_R1": float(loss_r1.detach()),
-        }
-        progress.update(config.batch_size)
-        if nimg >= next_log or nimg >= target_nimg:
+        log.advance(config.batch_size)
+        stopping = nimg >= target_nimg or (max_steps is not None and steps_run >= max_steps)
+        if nimg >= next_log or stopping:
             next_log += config.log_kimg * 1000
+            losses = {
+                "loss_D": float(loss_fake.detach() + loss_real.detach()),
+                "loss_G": float(loss_g.detach()),
+                "loss_R1": float(loss_r1.detach()),
+            }
             rate = steps_run * config.batch_size / max(time.time() - started, 1e-9)
-            progress.set_postfix_str(
-                f"D {losses['loss_D']:.3f} G {losses['loss_G']:.3f} R1 {losses['loss_R1']:.3f} "
-                f"{rate:.1f} img/s skipped {skipped}"
-            )
-            if writer is not None:
-                for name, value in {**losses, "images_per_second": rate, "skipped_steps": skipped}.items():
-                    writer.add_scalar(name, value, global_step=nimg // 1000)
+            log.log(nimg, {**losses, **_rms_grads(watched), "images_per_second": rate, "skipped_steps": skipped})
         if accelerator.is_main_process and (nimg >= next_sample or nimg >= target_nimg):
             next_sample += config.sample_kimg * 1000
             _sample_sheet(G_ema.module, sample_latents, run / "samples" / f"sheet-{nimg / 1000:010.3f}kimg.png", config.seed)
-        if curve is not None and (nimg >= next_eval or nimg >= target_nimg):
+        if config.eval_kimg is not None and (nimg >= next_eval or nimg >= target_nimg):
             next_eval += config.eval_kimg * 1000
-            _record_curve(curve, G_ema.module, nimg, writer)
-        if nimg >= next_checkpoint or nimg >= target_nimg or (max_steps is not None and steps_run >= max_steps):
+            log.shape_point(G_ema.module, nimg)
+        if nimg >= next_checkpoint or stopping:
             next_checkpoint += config.checkpoint_kimg * 1000
             _checkpoint(accelerator, config, run, nimg, step, skipped, G_plain, D_plain, G_ema, opt_G, opt_D)
 
-    progress.close()
+    log.close()
     if accelerator.is_main_process and steps_run:
         _interpolation(G_ema.module, sample_latents, run / "samples" / "interpolation.gif")
-    if writer is not None:
-        writer.close()
     accelerator.wait_for_everyone()
     return TrainResult(nimg / 1000, step, skipped, time.time() - started, losses, run)
 
@@ -306,32 +296,19 @@ def _interpolation(scene, latents: torch.Tensor, path: Path) -> None:
     save_gif(frames, path, fps=8)
 
 
-def _shape_curve(config: TrainConfig, scene, run: Path, start_kimg: float):
-    """The run's [`ShapeCurve`][gan3dlib.eval.curves.ShapeCurve] (synthetic data with ``eval_kimg`` set), else None."""
-    if config.eval_kimg is None or config.data != "synthetic":
-        return None
-    from gan3dlib.eval.curves import ShapeCurve
-
-    curve = ShapeCurve(config.synthetic_config(), scene, run)
-    curve.resume(start_kimg)
-    return curve
+def _retain_grads(out) -> dict[str, torch.Tensor]:
+    """The generated shape image, texture and background, kept with their gradients after backward."""
+    watched = {"shape": out.shape_image, "texture": out.texture, "background": out.background}
+    for tensor in watched.values():
+        if tensor.requires_grad:
+            tensor.retain_grad()
+    return watched
 
 
-def _record_curve(curve, scene, nimg: int, writer) -> None:
-    """One point of the shape curve, also to TensorBoard (``shape/<metric>``, ``shape_gap/<metric>``)."""
-    point = curve.record(scene, nimg / 1000)
-    if writer is not None:
-        for name in point["gap"]:
-            writer.add_scalar(f"shape/{name}", point[name], global_step=nimg // 1000)
-            writer.add_scalar(f"shape_gap/{name}", point["gap"][name], global_step=nimg // 1000)
-
-
-def _tensorboard(folder: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError as err:
-        raise ValueError("tensorboard: logging needs the tensorboard package (pip install tensorboard)") from err
-    return SummaryWriter(str(folder))
+def _rms_grads(watched: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Root-mean-square gradient of the last G step at each watched output (``grad_shape`` ...)."""
+    return {f"grad_{name}": float(t.grad.float().square().mean().sqrt()) if t.grad is not None else float("nan")
+            for name, t in watched.items()}
 
 
 def _facts(config: TrainConfig, nimg: int) -> dict[str, Any]:

@@ -11,7 +11,8 @@ resolution), all in [0, 1]:
 4. the full background, 2N x 2N resized to N x N;
 5. ``num_views`` renders from canonical viewpoints (yaws evenly spaced over ``yaw_range_degrees``,
    ends included, pitch 0), over a neutral mid-grey background by default so that the silhouette of
-   the shape is visible (``view_background='scene'`` uses the generated background crop instead).
+   the shape is visible (``view_background='scene'`` uses the generated background crop instead);
+   a scene with shading is lit from the upper left of the camera (``SHEET_LIGHT``).
 
 The generators run once per sheet: every tile of a row comes from one [`SceneOutput`][gan3dlib.scene.generator.SceneOutput], whose
 mesh and texture are re-rendered for the other viewpoints ([`render_views`][gan3dlib.viz.sheets.render_views]), so shape, texture
@@ -41,6 +42,7 @@ from torch import nn
 
 from gan3dlib.ops.mesh import vertex_normals as compute_vertex_normals
 from gan3dlib.render.camera import canonical_views, rotation_matrix
+from gan3dlib.render.shading import shade_and_composite
 from gan3dlib.scene.generator import SceneGenerator, SceneOutput
 from gan3dlib.utils.atomic import atomic_write
 from gan3dlib.utils.checks import check_positive, check_tensor, describe
@@ -52,6 +54,9 @@ GREY = 0.0
 """Neutral background level in the generator range [-1, 1] (mid grey, 0.5 once mapped to [0, 1])."""
 
 Background = float | torch.Tensor
+
+SHEET_LIGHT = torch.nn.functional.normalize(torch.tensor([-0.4, 0.5, 1.0]), dim=0)
+"""Light of a shading scene's canonical views on a sheet: from the camera, upper left (view space)."""
 
 
 @dataclass
@@ -93,11 +98,12 @@ def _background_for(background: Background, batch: int, size: int, like: torch.T
 
 
 def render_mesh(scene: SceneGenerator, vertices: torch.Tensor, texture: torch.Tensor, rotations: torch.Tensor,
-                background: Background = GREY, *, normals: bool = False) -> ViewRenders:
+                background: Background = GREY, *, normals: bool = False, light: torch.Tensor | None = None) -> ViewRenders:
     """Renders textured grid meshes of ``scene`` from several viewpoints, as ``scene.forward`` does.
 
     Each viewpoint is one renderer call on the whole batch (float32, autocast off), with the same
-    camera, faces and UVs as the scene, so a rotation given to ``scene.forward`` gives the same image.
+    camera, faces and UVs as the scene, so a rotation given to ``scene.forward`` gives the same image
+    (with shading, the same light too).
 
     Args:
         scene: the scene generator (camera, renderer, mesh grid).
@@ -106,6 +112,8 @@ def render_mesh(scene: SceneGenerator, vertices: torch.Tensor, texture: torch.Te
         rotations: (R, 3, 3) rotations shared by the batch, or (B, R, 3, 3) per sample.
         background: a grey level or (3,) colour in the generator range, or a (B, 3, N, N) image.
         normals: also render normal maps (view space, as ``forward(vertex_normals=True)``).
+        light: (3,) or (B, 3) view-space direction towards the light; shades the texture as an albedo
+            with ``scene.config.shading``'s ambient and diffuse terms (the scene's mode aside).
 
     Returns:
         [`ViewRenders`][gan3dlib.viz.sheets.ViewRenders] with R views per sample.
@@ -127,14 +135,20 @@ def render_mesh(scene: SceneGenerator, vertices: torch.Tensor, texture: torch.Te
     images, alphas, normal_maps = [], [], []
     with torch.autocast(device_type=vertices.device.type, enabled=False):
         verts32, tex32 = vertices.float(), texture.float()
+        lit = None if light is None else light.to(device=vertices.device, dtype=torch.float32).expand(batch, 3)
         for r in range(rotations.shape[1]):
             rot = rotations[:, r].to(device=vertices.device, dtype=torch.float32)
             screen = scene.config.camera.project(verts32, rot)
             vn = None
-            if normals:
+            if normals or lit is not None:
                 vn = compute_vertex_normals(torch.einsum("bij,bvj->bvi", rot, verts32), faces)
-            out = renderer(screen, faces, texture=tex32, face_uvs=face_uvs, background=bg, vertex_normals=vn)
-            images.append(out.image)
+            out = renderer(screen, faces, texture=tex32, face_uvs=face_uvs, background=None if lit is not None else bg,
+                           vertex_normals=vn)
+            image = out.image
+            if lit is not None:
+                shading = scene.config.shading
+                image = shade_and_composite(image, out.alpha, out.normals, bg, lit, shading.ambient, shading.diffuse)
+            images.append(image)
             alphas.append(out.alpha)
             normal_maps.append(out.normals)
     return ViewRenders(image=torch.stack(images, 1), alpha=torch.stack(alphas, 1),
@@ -142,7 +156,7 @@ def render_mesh(scene: SceneGenerator, vertices: torch.Tensor, texture: torch.Te
 
 
 def render_views(scene: SceneGenerator, output: SceneOutput, rotations: torch.Tensor,
-                 background: Background = GREY, *, normals: bool = False) -> ViewRenders:
+                 background: Background = GREY, *, normals: bool = False, light: torch.Tensor | None = None) -> ViewRenders:
     """Re-renders the meshes and textures of an existing [`SceneOutput`][gan3dlib.scene.generator.SceneOutput] from other viewpoints.
 
     No network runs: shape and texture are those of ``output``.
@@ -154,11 +168,12 @@ def render_views(scene: SceneGenerator, output: SceneOutput, rotations: torch.Te
         background: grey level, (3,) colour (generator range) or (B, 3, N, N) image, e.g.
             ``output.background_crop``.
         normals: also render normal maps.
+        light: view-space light direction for a shading scene (see [`render_mesh`][gan3dlib.viz.sheets.render_mesh]).
 
     Returns:
         [`ViewRenders`][gan3dlib.viz.sheets.ViewRenders], images (B, R, 3, N, N).
     """
-    return render_mesh(scene, output.vertices, output.texture, rotations, background, normals=normals)
+    return render_mesh(scene, output.vertices, output.texture, rotations, background, normals=normals, light=light)
 
 
 def to_unit_range(x: torch.Tensor) -> torch.Tensor:
@@ -224,7 +239,8 @@ def sample_sheet(scene: SceneGenerator, z_obj: torch.Tensor, z_bg: torch.Tensor,
         front = render_views(scene, out, torch.eye(3, device=device).unsqueeze(0), GREY, normals=True)
         yaw, pitch = canonical_views(num_views, yaw_range_degrees, 0.0, device=device)
         behind = GREY if view_background == "grey" else out.background_crop
-        views = render_views(scene, out, rotation_matrix(yaw, pitch), behind)
+        light = SHEET_LIGHT.to(device) if scene.config.shading.enabled else None
+        views = render_views(scene, out, rotation_matrix(yaw, pitch), behind, light=light)
         assert front.normals is not None
         single = [to_unit_range(out.image), _resized_tile(out.texture, n), _resized_tile(out.background, n)]
         render, texture, background = (t.unsqueeze(1) for t in single)

@@ -48,3 +48,21 @@ def test_bad_config(kwargs, match):
 def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="raw"):
         ObjectShapeConfig(grid_size=8).build()(torch.zeros(1, 12, 8, 8))
+
+
+def test_symmetric_shapes_mirror_left_to_right():
+    n = 8
+    cfg = ObjectShapeConfig(grid_size=n, use_pyramid=False, use_size_constraint=False, shape_scale=0.5, symmetric=True)
+    raw = torch.randn(2, 3, 2 * n, 2 * n, dtype=torch.float64)
+    got = cfg.build().double()(raw)
+    # Vertex (i, j) mirrors vertex (i, N-1-j) through the plane x = 0.
+    torch.testing.assert_close(got[:, 0], -got[:, 0].flip(-1))
+    torch.testing.assert_close(got[:, 1:], got[:, 1:].flip(-1))
+    # Against a naive reference: the mean of the offsets and their mirror image.
+    offsets = 0.5 * naive_avg_pool2(raw)
+    mirrored = torch.stack([-offsets[:, 0].flip(-1), offsets[:, 1].flip(-1), offsets[:, 2].flip(-1)], dim=1)
+    torch.testing.assert_close(got, sphere_shape_image(n, 0.5, dtype=torch.float64) + (offsets + mirrored) / 2)
+    # A shape that is already symmetric is unchanged.
+    plain = ObjectShapeConfig(grid_size=n, use_pyramid=False, use_size_constraint=False, shape_scale=0.5).build().double()
+    sym_raw = torch.cat([raw[:, :1] - raw[:, :1].flip(-1), raw[:, 1:] + raw[:, 1:].flip(-1)], dim=1)
+    torch.testing.assert_close(cfg.build().double()(sym_raw), plain(sym_raw))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dataclasses
 import os
 import signal
@@ -32,7 +34,12 @@ def test_a_short_run_trains_checkpoints_and_exports(tmp_path):
     config = tiny_config(data, tmp_path / "run", kimg=0.012)
     result = train(config)
     assert result.steps == 3 and result.skipped_steps == 0
+    assert set(result.last_losses) == {"loss_D", "loss_G", "loss_R1"}
     assert all(torch.isfinite(torch.tensor(v)) for v in result.last_losses.values())
+    # One stats line per log interval: losses and the RMS gradient reaching shape, texture, background.
+    stats = [json.loads(line) for line in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    assert [s["kimg"] for s in stats] == [0.004, 0.008, 0.012]
+    assert all(s["grad_shape"] > 0 and s["grad_texture"] > 0 and s["grad_background"] > 0 for s in stats)
     assert load_config(TrainConfig, tmp_path / "run" / "train_config.json") == config
     assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["ckpt-000000004", "ckpt-000000008", "ckpt-000000012"]
     samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
@@ -51,8 +58,11 @@ def test_resume_continues_the_same_run_exactly(tmp_path):
     straight = train(tiny_config(data, tmp_path / "a", kimg=0.020))
     assert straight.steps == 5
     train(tiny_config(data, tmp_path / "b", kimg=0.020), max_steps=2)  # "killed" after step 2
+    (tmp_path / "b" / "stats.jsonl").open("a").write('{"kimg": 0.016, "cut sh')  # a line cut by a crash
     resumed = train(tiny_config(data, tmp_path / "b", kimg=0.020, resume="latest"))
     assert resumed.steps == 5
+    kimgs = [json.loads(line)["kimg"] for line in (tmp_path / "b" / "stats.jsonl").read_text().splitlines()]
+    assert kimgs == [0.004, 0.008, 0.012, 0.016, 0.02]
     a, b = weights(latest_checkpoint(tmp_path / "a")), weights(latest_checkpoint(tmp_path / "b"))
     assert a.keys() == b.keys()
     for key in a:
