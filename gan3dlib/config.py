@@ -26,7 +26,8 @@ import draccus
 
 from gan3dlib.utils.atomic import atomic_write_bytes
 
-__all__ = ["to_dict", "from_dict", "to_json", "from_json", "save_config", "load_config", "parse_overrides"]
+__all__ = ["to_dict", "from_dict", "to_json", "from_json", "save_config", "load_config", "parse_overrides",
+           "replace_nested"]
 
 T = TypeVar("T")
 
@@ -142,3 +143,41 @@ def _root_message(err: BaseException) -> str:
         err = err.__cause__ or err.__context__
         messages.append(str(err))
     return " <- ".join(reversed(messages))
+
+
+def replace_nested(config: T, changes: dict[str, Any], _prefix: str = "") -> T:
+    """``dataclasses.replace`` through nested configs: ``{"model.shading": "lambertian", "kimg": 36}``.
+
+    Every other field, at every level, is kept; each changed level is rebuilt, so its
+    ``__post_init__`` validates the new value.
+
+    Args:
+        config: a (nested) config dataclass instance.
+        changes: dotted field paths and their new values.
+
+    Returns:
+        The new config.
+
+    Raises:
+        ValueError: naming the path when a field does not exist (or its parent is not a config).
+    """
+    grouped: dict[str, dict[str, Any]] = {}
+    direct: dict[str, Any] = {}
+    names = {f.name for f in dataclasses.fields(config)} if dataclasses.is_dataclass(config) else set()
+    for path, value in changes.items():
+        head, _, rest = path.partition(".")
+        if head not in names:
+            raise ValueError(f"changes: {_prefix + path!r} names no field of {type(config).__name__} "
+                             f"(fields: {', '.join(sorted(names))})")
+        if rest:
+            grouped.setdefault(head, {})[rest] = value
+        else:
+            direct[head] = value
+    for head, inner in grouped.items():
+        child = direct.get(head, getattr(config, head))
+        if not dataclasses.is_dataclass(child):
+            raise ValueError(f"changes: {_prefix + head!r} of {type(config).__name__} is not a config, cannot set "
+                             f"{', '.join(f'{_prefix}{head}.{k}' for k in inner)}")
+        direct[head] = replace_nested(child, inner, f"{_prefix}{head}.")
+    return dataclasses.replace(config, **direct)
+

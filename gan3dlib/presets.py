@@ -81,6 +81,8 @@ def scene_config(
     Returns:
         [`SceneConfig`][gan3dlib.scene.SceneConfig] with both generators at ``2 * resolution``.
     """
+    if shading not in ("none", "lambertian"):
+        raise ValueError(f"shading: expected 'none' or 'lambertian', got {shading!r}")
     shape = ObjectShapeConfig(
         grid_size=resolution,
         init=init,

@@ -112,6 +112,18 @@ def test_tiny_ladder_end_to_end_and_resumed(tmp_path):
     assert rescored[-1]["fid"] > 0
 
 
+def test_variants_override_the_base_and_keep_the_rest(tmp_path):
+    base = tiny_base(tmp_path)
+    variants = {"LIT": {"model.shading": "lambertian", "kimg": 0.016}}
+    runs = ladder_configs(base, names=("LIT", "FULL"), seeds=(3,), out=tmp_path, variants=variants)
+    lit, full = runs[0][2], runs[1][2]
+    assert lit.model.shading == "lambertian" and lit.kimg == 0.016 and lit.seed == 3
+    assert lit.model.resolution == base.model.resolution and lit.synthetic_category == "face"
+    assert full.model.shading == "none" and lit.out == str(tmp_path / "LIT-seed3")
+    with pytest.raises(ValueError, match="neither paper ablations"):
+        ladder_configs(base, names=("NOPE",), variants=variants)
+
+
 def test_ladder_rejects_bad_arguments():
     with pytest.raises(ValueError, match="base.data"):
         ladder_configs(TrainConfig(data="/some/folder"))

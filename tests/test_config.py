@@ -104,3 +104,21 @@ def test_overrides_without_a_preset_keep_nested_default_factories():
 
     assert parse_overrides(Outer, []).renderer.image_size == (32, 32)
     assert parse_overrides(Outer, ["--renderer.blur_px", "2"]).renderer == RendererConfig(image_size=(32, 32), blur_px=2.0)
+
+
+def test_replace_nested_changes_only_the_named_fields():
+    from gan3dlib.config import replace_nested
+    from gan3dlib.presets import SceneSpec
+    from gan3dlib.train.config import TrainConfig
+
+    base = TrainConfig(model=SceneSpec(32, yaw_range_degrees=(-30.0, 30.0)), kimg=5.0)
+    changed = replace_nested(base, {"model.shading": "lambertian", "kimg": 7.0, "model.symmetric": True})
+    assert changed.kimg == 7.0 and changed.model.shading == "lambertian" and changed.model.symmetric
+    assert changed.model.yaw_range_degrees == (-30.0, 30.0) and changed.model.resolution == 32
+    assert replace_nested(base, {}) == base
+    with pytest.raises(ValueError, match="'model.colour' names no field of SceneSpec"):
+        replace_nested(base, {"model.colour": 1})
+    with pytest.raises(ValueError, match="'kimg' of TrainConfig is not a config"):
+        replace_nested(base, {"kimg.x": 1})
+    with pytest.raises(ValueError, match="shading"):
+        replace_nested(base, {"model.shading": "phong"})  # validated by the rebuilt level

@@ -85,7 +85,7 @@ def floor_vertices(scene, reference: ShapeReference, scales: torch.Tensor | None
     """
     scales = torch.arange(0.4, 1.8001, 0.05, dtype=torch.float64) if scales is None else scales
     s0 = _initial_vertices(scene)
-    candidates = grid_shapes(scene, s0 * scales.to(s0)[:, None, None], reference.yaws_degrees)
+    candidates = grid_shapes(scene, s0 * scales.to(s0)[:, None, None], reference.yaws_degrees, reference.resolution)
     _, iou, _ = pairwise_aligned_depth_error(candidates.depth, reference.truth.depth)
     best = int(iou.mean(dim=1).argmax())
     return s0 * float(scales[best]), float(scales[best])
@@ -169,10 +169,10 @@ def baseline_scores(scene, reference: ShapeReference, num: int = 64, num_oracle:
     truth = reference.held_out(num)
     floor, _ = floor_vertices(scene, reference)
     fitted = fit_oracle(scene, reference, truth.vertices[:num_oracle], oracle)
-    oracle_score = dataclasses.replace(reference.score(grid_shapes(scene, fitted, reference.yaws_degrees)),
-                                       cov=math.nan, mmd=math.nan)
+    fitted_shapes = grid_shapes(scene, fitted, reference.yaws_degrees, reference.resolution)
+    oracle_score = dataclasses.replace(reference.score(fitted_shapes), cov=math.nan, mmd=math.nan)
     return {
-        "floor": reference.score(grid_shapes(scene, floor, reference.yaws_degrees)),
+        "floor": reference.score(grid_shapes(scene, floor, reference.yaws_degrees, reference.resolution)),
         "oracle": oracle_score,
         "truth": reference.score(truth),
     }

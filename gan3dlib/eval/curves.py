@@ -52,7 +52,8 @@ class ShapeCurve:
         self.num_generated, self.seed = num_generated, seed
         self.reference = ShapeReference(synthetic, num_truth, num_points, seed)
         floor, _ = floor_vertices(scene, self.reference)
-        self.floor = self.reference.score(grid_shapes(scene, floor, self.reference.yaws_degrees)).as_dict()
+        resolution = self.reference.resolution
+        self.floor = self.reference.score(grid_shapes(scene, floor, self.reference.yaws_degrees, resolution)).as_dict()
         self.truth = self.reference.score(self.reference.held_out(num_generated)).as_dict()
         self.points: list[dict] = []
 
@@ -68,7 +69,8 @@ class ShapeCurve:
         Returns:
             The point: ``{"kimg", <metrics>, "gap": {metric: fraction of the floor-to-truth gap}}``.
         """
-        score = self.reference.score(scene_shapes(scene, self.num_generated, self.seed)).as_dict()
+        shapes = scene_shapes(scene, self.num_generated, self.seed, resolution=self.reference.resolution)
+        score = self.reference.score(shapes).as_dict()
         gap, _ = gaps(score, self.floor, self.truth, CURVE_METRICS)
         _, shape_gap = gaps(score, self.floor, self.truth)
         point = {"kimg": round(float(kimg), 6), **score, "shape_gap": shape_gap, "gap": gap}

@@ -105,23 +105,30 @@ def _rotations(yaws_degrees: Sequence[float]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def grid_shapes(scene, vertices: torch.Tensor, yaws_degrees: Sequence[float] = CANONICAL_YAWS_DEGREES) -> ShapeSet:
+def grid_shapes(scene, vertices: torch.Tensor, yaws_degrees: Sequence[float] = CANONICAL_YAWS_DEGREES,
+                resolution: int | None = None) -> ShapeSet:
     """Meshes on ``scene``'s grid (generated, initial or fitted shapes), depth maps by its renderer.
 
     Args:
         scene: a [`SceneGenerator`][gan3dlib.scene.SceneGenerator] (its grid, camera and renderer are used).
         vertices: (B, N², 3) object-space vertices.
         yaws_degrees: the canonical views.
+        resolution: side of the depth maps (default: the scene's); another size renders with the
+            same camera and renderer settings at that size, so models of any resolution can be
+            scored against one reference.
 
     Returns:
         [`ShapeSet`][gan3dlib.eval.synthetic_eval.ShapeSet] on the CPU.
     """
     device = scene.faces.device
     verts = vertices.detach().to(device=device, dtype=torch.float32)
-    renderer = scene.renderer_for(device)
+    camera, renderer = scene.config.camera, scene.renderer_for(device)
+    if resolution is not None and resolution != scene.config.resolution:
+        camera = dataclasses.replace(camera, image_size=(resolution, resolution))
+        renderer = dataclasses.replace(scene.config.renderer, image_size=(resolution, resolution)).build(device.type)
     maps = []
     for rotation in _rotations(yaws_degrees).to(device):
-        screen = scene.config.camera.project(verts, rotation.expand(verts.shape[0], 3, 3))
+        screen = camera.project(verts, rotation.expand(verts.shape[0], 3, 3))
         maps.append(renderer(screen, scene.faces).depth[:, 0].cpu())
     depth = rearrange(torch.stack(maps), "k b h w -> b h (k w)")
     return ShapeSet(verts.cpu(), scene.faces.cpu(), depth)
@@ -129,10 +136,11 @@ def grid_shapes(scene, vertices: torch.Tensor, yaws_degrees: Sequence[float] = C
 
 @torch.no_grad()
 def scene_shapes(scene, num: int, seed: int = 0, truncation_psi: float = 1.0, batch_size: int = 64,
-                 yaws_degrees: Sequence[float] = CANONICAL_YAWS_DEGREES) -> ShapeSet:
+                 yaws_degrees: Sequence[float] = CANONICAL_YAWS_DEGREES, resolution: int | None = None) -> ShapeSet:
     """``num`` objects of a scene generator (random latents drawn from ``seed``), in their canonical pose.
 
-    The scene runs in eval mode with constant noise; its mode is restored afterwards.
+    The scene runs in eval mode with constant noise; its mode is restored afterwards. ``resolution``:
+    as in [`grid_shapes`][gan3dlib.eval.synthetic_eval.grid_shapes].
     """
     was_training = scene.training
     scene.eval()
@@ -148,7 +156,7 @@ def scene_shapes(scene, num: int, seed: int = 0, truncation_psi: float = 1.0, ba
         ])
     finally:
         scene.train(was_training)
-    return grid_shapes(scene, vertices, yaws_degrees)
+    return grid_shapes(scene, vertices, yaws_degrees, resolution)
 
 
 def truth_shapes(scenes, indices: Sequence[int], yaws_degrees: Sequence[float] = CANONICAL_YAWS_DEGREES,
@@ -207,6 +215,11 @@ class ShapeReference:
     def _points(self, shapes: ShapeSet) -> torch.Tensor:
         generator = torch.Generator().manual_seed(self.seed)
         return sample_surface_points(shapes.vertices, shapes.faces, self.num_points, generator=generator)
+
+    @property
+    def resolution(self) -> int:
+        """Side of the reference's depth maps (the synthetic config's resolution)."""
+        return self.scenes.config.resolution
 
     def held_out(self, num: int, vertices: torch.Tensor | None = None) -> ShapeSet:
         """``num`` ground-truth objects that are not in the reference (indices ``num_truth ..``)."""

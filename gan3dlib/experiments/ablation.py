@@ -26,12 +26,15 @@ import functools
 import json
 import math
 import statistics
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from gan3dlib.eval.baselines import OracleConfig, baseline_scores
 from gan3dlib.eval.model_fid import model_fid
 from gan3dlib.eval.synthetic_eval import GAP_METRICS, ShapeReference, gaps, initial_scene, scene_shapes
-from gan3dlib.presets import ablation
+from gan3dlib.config import replace_nested
+from gan3dlib.presets import ABLATIONS, ablation
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.utils.atomic import atomic_write_bytes
 from gan3dlib.utils.checks import check_positive
@@ -90,17 +93,21 @@ class LadderScoring:
             check_positive(getattr(self, name), name, integer=True)
 
 
-def _initial_shape(name: str) -> str:
-    return "sheet" if name in ("CAR", "BUS") else "sphere"
+def _initial_shape(config: TrainConfig) -> str:
+    return config.model.init
 
 
 def ladder_configs(
-    base: TrainConfig, names: tuple[str, ...] = LADDER, seeds: tuple[int, ...] = (0, 1), out: str | Path = "runs/ablations"
+    base: TrainConfig, names: tuple[str, ...] = LADDER, seeds: tuple[int, ...] = (0, 1), out: str | Path = "runs/ablations",
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[tuple[str, int, TrainConfig]]:
-    """The ``(ablation, seed, config)`` of every run, seed-major (all ablations of one seed first).
+    """The ``(name, seed, config)`` of every run, seed-major (all runs of one seed first).
 
+    A name is one of the paper's ablations ([`ablation`][gan3dlib.presets.ablation] on ``base.model``) or a
+    key of ``variants``, whose value holds dotted overrides of ``base``
+    ([`replace_nested`][gan3dlib.config.replace_nested], e.g. ``{"model.shading": "lambertian"}``).
     Seed-major order means a ladder stopped early still holds complete seeds to compare. Each run
-    writes to ``<out>/<ABLATION>-seed<seed>``. The name ``'untrained'`` stands for FULL's settings,
+    writes to ``<out>/<name>-seed<seed>``. The name ``'untrained'`` stands for FULL's settings,
     scored before any training.
     """
     if base.data != "synthetic":
@@ -109,12 +116,20 @@ def ladder_configs(
         raise ValueError("names: expected at least one ablation, got none")
     if not seeds:
         raise ValueError("seeds: expected at least one seed, got none")
+    variants = dict(variants or {})
+    unknown = [n for n in names if n not in variants and n not in ABLATIONS and n != UNTRAINED]
+    if unknown:
+        raise ValueError(f"names: {unknown} are neither paper ablations {list(ABLATIONS)} nor variants {list(variants)}")
     out = Path(out)
-    return [
-        (name, seed, dataclasses.replace(base, model=ablation(base.model, "FULL" if name == UNTRAINED else name),
-                                         seed=seed, out=str(out / f"{name}-seed{seed}")))
-        for seed in seeds for name in names
-    ]
+
+    def config_of(name: str, seed: int) -> TrainConfig:
+        if name in variants:
+            config = replace_nested(base, dict(variants[name]))
+        else:
+            config = dataclasses.replace(base, model=ablation(base.model, "FULL" if name == UNTRAINED else name))
+        return dataclasses.replace(config, seed=seed, out=str(out / f"{name}-seed{seed}"))
+
+    return [(name, seed, config_of(name, seed)) for seed in seeds for name in names]
 
 
 def train_or_resume(config: TrainConfig, max_steps: int | None = None):
@@ -156,6 +171,7 @@ def run_ablation_ladder(
     scoring: LadderScoring | None = None,
     extractor=None,
     max_steps: int | None = None,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict]:
     """Trains and scores every (ablation, seed) with the budget of ``base`` (see the module docstring).
 
@@ -170,6 +186,8 @@ def run_ablation_ladder(
             comparable within one table only; pass [`InceptionFeatures`][gan3dlib.eval.InceptionFeatures] for the
             standard FID).
         max_steps: optional cap on training steps per run (tests).
+        variants: named runs beside the paper's ablations (see
+            [`ladder_configs`][gan3dlib.experiments.ablation.ladder_configs]).
 
     Returns:
         One dict per row: ``{"ablation", "seed", "kimg", <metrics>, "gap_truth", "gap_oracle",
@@ -185,9 +203,11 @@ def run_ablation_ladder(
     key = {**dataclasses.asdict(scoring), "extractor": extractor.name}
     rows: list[dict] = []
     references: dict[int, tuple[ShapeReference, dict]] = {}
-    for name, seed, config in ladder_configs(base, (UNTRAINED, *names), seeds, out):
+    runs = ladder_configs(base, (UNTRAINED, *names), seeds, out, variants)
+    for name, seed, config in runs:
         if seed not in references:  # the baselines of this seed, before its first run
-            references[seed] = _seed_baselines(base, seed, names, out, scoring, key, rows)
+            inits = [_initial_shape(c) for n, s, c in runs if s == seed and n != UNTRAINED]
+            references[seed] = _seed_baselines(base, seed, inits, out, scoring, key, rows)
         reference, baselines = references[seed]
         if name == UNTRAINED:
             folder, kimg = Path(config.out), 0.0
@@ -199,25 +219,26 @@ def run_ablation_ladder(
 
         def score(load=load, config=config) -> dict:
             scene = load()
-            shapes = reference.score(scene_shapes(scene, scoring.num_generated, seed)).as_dict()
+            shapes = reference.score(scene_shapes(scene, scoring.num_generated, seed,
+                                                  resolution=reference.resolution)).as_dict()
             images = model_fid(scene, build_dataset(config), extractor, scoring.num_fid, seed=seed)
             return {**shapes, "fid": images["fid"], "kid": images["kid_mean"]}
 
         values = _cached(folder / "scores.json", {**key, "kimg": kimg}, score)
-        init = baselines[_initial_shape(name)]
+        init = baselines[_initial_shape(config)]
         row = {"ablation": name, "seed": seed, "kimg": kimg, **{m: values[m] for m in METRICS}}
         rows.append(_with_gaps(row, init["floor"], baselines["truth"], init["oracle"]))
         _write_results(out, rows, base, extractor.name)
     return rows
 
 
-def _seed_baselines(base: TrainConfig, seed: int, names, out: Path, scoring: LadderScoring, key: dict,
+def _seed_baselines(base: TrainConfig, seed: int, inits: list[str], out: Path, scoring: LadderScoring, key: dict,
                     rows: list[dict]) -> tuple[ShapeReference, dict]:
     """The reference of one seed and its baselines (per initial shape); appends their rows to ``rows``."""
     seeded = dataclasses.replace(base, seed=seed)
     reference = ShapeReference(seeded.synthetic_config(), scoring.num_truth, scoring.num_points, seed)
     baselines: dict = {}
-    for init in dict.fromkeys(_initial_shape(n) for n in names):
+    for init in dict.fromkeys(inits):
         model = "CAR" if init == "sheet" else "FULL"
         scene = initial_scene(dataclasses.replace(seeded, model=ablation(base.model, model)))
 
@@ -229,7 +250,7 @@ def _seed_baselines(base: TrainConfig, seed: int, names, out: Path, scoring: Lad
         baselines["truth"] = scores["truth"]
         baselines[init] = {"floor": scores["floor"], "oracle": scores["oracle"], "model": model}
     truth = baselines["truth"]
-    first = baselines[_initial_shape(names[0])]  # the truth row's gaps are measured from the first floor
+    first = baselines[inits[0]]  # the truth row's gaps are measured from the first floor
     rows.append(_with_gaps({"ablation": "truth", "seed": seed, "kimg": math.nan, **_metrics(truth)},
                            first["floor"], truth, first["oracle"]))
     for init in (k for k in baselines if k != "truth"):

@@ -105,3 +105,17 @@ def test_baseline_scores_rows(face_reference):
     assert scores["truth"].num_generated == 4 and scores["oracle"].num_generated == 1
     assert scores["oracle"].cov != scores["oracle"].cov  # NaN: COV depends on the set size
     assert dataclasses.asdict(scores["floor"])["num_truth"] == 32
+
+
+def test_shapes_render_at_the_references_resolution():
+    from gan3dlib.render import PerspectiveCamera, RendererConfig
+
+    spec = SceneSpec(16, z_dim=16, mapping_layers=1, channel_base=64, channel_max=16, pyramid_levels=2)
+    scene = spec.build()
+    vertices = scene.grid.shape_image_to_vertices(scene.object_shape.initial_shape)
+    same = grid_shapes(scene, vertices, (0.0,), resolution=16)
+    torch.testing.assert_close(same.depth, grid_shapes(scene, vertices, (0.0,)).depth)
+    larger = grid_shapes(scene, vertices, (0.0,), resolution=32)
+    camera = PerspectiveCamera((32, 32), scene.config.camera.fov_degrees)
+    renderer = RendererConfig(image_size=(32, 32), blur_px=scene.config.renderer.blur_px).build("cpu")
+    torch.testing.assert_close(larger.depth[:, None], renderer(camera.project(vertices), scene.faces).depth)
