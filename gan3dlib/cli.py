@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from gan3dlib.errors import report_errors, user_message
+
 __all__ = ["main", "parse_seeds"]
 
 
@@ -48,10 +50,18 @@ def _load(model: str):
     try:
         return SceneGenerator.from_pretrained(model, local_files_only=True)
     except ValueError as err:
-        raise SystemExit(
-            f"gan3d: cannot load a model from {model!r}: {err}\n"
-            "  --model expects a folder written by save_pretrained (a training run exports one to <run>/model)"
+        raise ValueError(
+            f"--model: cannot load a model from {model!r}: {err}; --model expects a folder written by "
+            "save_pretrained (a training run exports one to <run>/model)"
         ) from None
+
+
+def _writing(flag: str, write):
+    """Runs ``write()``; a file-system refusal becomes a ValueError naming ``flag`` and the path."""
+    try:
+        return write()
+    except OSError as err:
+        raise ValueError(f"{flag}: {user_message(err)}") from None
 
 
 def _latents(scene, seeds: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,7 +78,7 @@ def _sample(args: argparse.Namespace) -> None:
     z_obj, z_bg = _latents(scene, args.seeds)
     out = Path(args.out)
     sheet = sample_sheet(scene, z_obj, z_bg, truncation_psi=args.truncation, num_views=args.views)
-    path = save_image(sheet, out / f"sheet-seeds{args.seeds[0]}-{args.seeds[-1]}.png")
+    path = _writing("--out", lambda: save_image(sheet, out / f"sheet-seeds{args.seeds[0]}-{args.seeds[-1]}.png"))
     print(f"wrote {path} ({len(args.seeds)} rows: render | normals | texture | background | {args.views} views)")
 
 
@@ -78,7 +88,7 @@ def _export(args: argparse.Namespace) -> None:
     with torch.no_grad():
         output = scene(z_obj, z_bg, truncation_psi=args.truncation, noise_mode="const")
     out = Path(args.out) if args.out else Path(f"seed{args.seed:04d}.{args.format}")
-    paths = scene.export(output, 0, out, format=args.format)
+    paths = _writing("--out", lambda: scene.export(output, 0, out, format=args.format))
     print("wrote " + ", ".join(str(p) for p in paths))
 
 
@@ -91,7 +101,8 @@ def _views(args: argparse.Namespace) -> None:
         output = scene(z_obj, z_bg, truncation_psi=args.truncation, noise_mode="const")
     frames = turntable_frames(scene, output, num_frames=args.frames)
     out = Path(args.out) if args.out else Path(f"seed{args.seed:04d}.gif")
-    print(f"wrote {save_gif(frames, out, fps=args.fps)} ({args.frames} frames, 360° turn)")
+    path = _writing("--out", lambda: save_gif(frames, out, fps=args.fps))
+    print(f"wrote {path} ({args.frames} frames, 360° turn)")
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -120,8 +131,8 @@ def _fid(args: argparse.Namespace) -> None:
     if args.features == "random":
         extractor = RandomProjectionFeatures()
     elif args.inception_weights is None:
-        raise SystemExit(
-            "gan3d fid: --inception-weights FILE is required: the standard FID needs the Inception-v3 weights "
+        raise ValueError(
+            "--inception-weights FILE is required: the standard FID needs the Inception-v3 weights "
             "file weights-inception-2015-12-05-6726825d.pth (torch-fidelity's release v0.2.0), downloaded once by "
             "hand; gan3dlib never downloads it. For a quick number comparable only between your own runs, "
             "use --features random instead"
@@ -130,12 +141,12 @@ def _fid(args: argparse.Namespace) -> None:
         try:
             extractor = InceptionFeatures(args.inception_weights)
         except ValueError as err:
-            raise SystemExit(f"gan3d fid: --inception-weights: {err}") from None
+            raise ValueError(f"--inception-weights: {err}") from None
     scene = _load(args.model)
     try:
         dataset = ImageDatasetConfig(path=args.data, resolution=scene.config.resolution).build()
     except ValueError as err:
-        raise SystemExit(f"gan3d fid: --data: {err}") from None
+        raise ValueError(f"--data: {err}") from None
     cache_dir = None if args.no_cache else args.cache_dir
     result = model_fid(scene, dataset, extractor, args.num, seed=args.seed, batch_size=args.batch,
                        cache_dir=cache_dir, dataset_key=str(Path(args.data).resolve()))
@@ -195,9 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``gan3d`` console script."""
+    """Entry point of the ``gan3d`` console script (user errors: one line on stderr, exit status 2)."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    args.run(args)
+    report_errors(lambda: args.run(args), f"gan3d {args.command}")
     return 0
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,7 +72,20 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     try:
         return draccus.decode(cls, data)
     except Exception as err:  # draccus' DecodingError, type errors and the configs' own ValueErrors
+        unknown = _unknown_keys(err)
+        if unknown:
+            raise ValueError(f"data: unknown keys {unknown} for {cls.__name__}") from err
         raise ValueError(f"data: cannot decode {cls.__name__}: {_root_message(err)}") from err
+
+
+def _unknown_keys(err: BaseException) -> list[str]:
+    """The dotted paths of the keys draccus refused as "not valid for" a config, if that is the error."""
+    while err is not None:
+        if isinstance(err, draccus.utils.DecodingError) and "are not valid for" in err.message:
+            names = re.findall(r"`([^`]+)`", err.message.split("are not valid for")[0])
+            return [".".join([*err.key_path, name]) for name in names]
+        err = err.__cause__ or err.__context__
+    return []
 
 
 def to_json(config: Any) -> str:
@@ -109,7 +124,7 @@ def load_config(cls: type[T], path: str | os.PathLike[str]) -> T:
 
 
 def parse_overrides(
-    cls: type[T], args: Sequence[str] | None = None, default: T | None = None, exit_on_error: bool = True
+    cls: type[T], args: Sequence[str] | None = None, default: T | None = None, exit_on_error: bool = False
 ) -> T:
     """Parses ``--a.b value`` overrides (and ``--config_path file``) on top of ``default``.
 
@@ -117,8 +132,9 @@ def parse_overrides(
         cls: the config dataclass type.
         args: command-line arguments (``sys.argv[1:]`` if None).
         default: preset to start from (``cls()`` if None).
-        exit_on_error: print usage and exit on a bad argument (command-line use); False raises
-            ``ValueError`` instead.
+        exit_on_error: let argparse print its usage and exit on a bad argument; False (default)
+            raises a one-line ``ValueError`` naming the flag instead (entry points print it with
+            [`report_errors`][gan3dlib.errors.report_errors]). ``--help`` prints the help and exits either way.
 
     Returns:
         The resulting config (validated by its ``__post_init__``).
@@ -133,7 +149,50 @@ def parse_overrides(
         try:
             return draccus.parse(config_class=cls, config_path=preset, args=args, exit_on_error=exit_on_error)
         except Exception as err:
-            raise ValueError(f"args: cannot parse {args!r} into {cls.__name__}: {_root_message(err)}") from err
+            raise ValueError(_parse_message(args if args is not None else sys.argv[1:], err)) from err
+
+
+def _flag_values(args: Sequence[str]) -> dict[str, str]:
+    """``{"model.resolution": "64", ...}`` from ``--model.resolution 64`` / ``--model.resolution=64``."""
+    values: dict[str, str] = {}
+    for i, arg in enumerate(args):
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            if eq:
+                values[name] = value
+            elif i + 1 < len(args):
+                values[name] = args[i + 1]
+    return values
+
+
+def _parse_message(args: Sequence[str], err: BaseException) -> str:
+    """One line naming the flag the user typed and what is wrong with its value.
+
+    A value that does not decode (``--batch_size 2.5``) is named by draccus's key path; a value that
+    a config's own check refuses (``batch_size: expected ...``) is matched to the typed flag that
+    ends with that field's name.
+    """
+    chain = [err]
+    while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    flags = _flag_values(args)
+    for e in chain:  # argparse's own refusals: "argument --x: invalid choice ...", "unrecognized arguments ..."
+        text = str(e)
+        if text.startswith("argument --"):
+            return text[len("argument "):]
+        if text.startswith("unrecognized arguments"):
+            return f"{text} (see --help for the settings)"
+    decoding = [e for e in chain if isinstance(e, draccus.utils.DecodingError) and e.key_path]
+    if decoding:
+        path = ".".join(decoding[-1].key_path)
+        message = decoding[-1].message.split("\n")[0]
+        return f"--{path}: {message[:1].lower()}{message[1:]}"
+    message = str(chain[-1])
+    field, colon, rest = message.partition(":")
+    matches = [flag for flag in flags if flag.split(".")[-1] == field.strip()] if colon else []
+    if len(matches) == 1:
+        return f"--{matches[0]}:{rest}"
+    return message
 
 
 def _root_message(err: BaseException) -> str:

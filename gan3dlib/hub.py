@@ -182,11 +182,20 @@ def from_pretrained(
     except json.JSONDecodeError as err:
         raise ValueError(f"source: {config_path} is not valid JSON ({err})") from err
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ValueError(f"source: {config_path} is not a {FORMAT} config (format={header.get('format')!r})")
+        found = header.get("format") if isinstance(header, dict) else type(header).__name__
+        raise ValueError(f"source: {config_path} is not a {FORMAT} config (format={found!r})")
+    unknown = sorted(set(header) - {"format", "class", "config"})
+    if unknown:
+        raise ValueError(f"source: {config_path} has unknown top-level keys {unknown}; expected only "
+                         "'format', 'class' and 'config'")
     expected = f"{cls.__module__}.{cls.__qualname__}"
     if header.get("class") != expected:
         raise ValueError(f"cls: the folder holds a {header.get('class')!r}, not a {expected!r}")
-    model = cls(from_dict(cls.config_class, header.get("config")))
+    try:
+        config = from_dict(cls.config_class, header.get("config"))
+    except ValueError as err:
+        raise ValueError(f"source: {config_path} 'config': {err}") from None
+    model = cls(config)
     try:
         tensors = load_file(str(weights_path), device=str(map_location))
     except (SafetensorError, OSError, RuntimeError) as err:
@@ -196,7 +205,7 @@ def from_pretrained(
 
 
 def load_state_strict(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
-    """Loads ``tensors`` into ``model``: same names, shapes and dtypes, or a ValueError listing them."""
+    """Loads ``tensors`` into ``model``: same names, shapes and dtypes, all finite, or a ValueError listing them."""
     state = model.state_dict()
     missing = sorted(set(state) - set(tensors))
     extra = sorted(set(tensors) - set(state))
@@ -209,6 +218,10 @@ def load_state_strict(model: nn.Module, tensors: dict[str, torch.Tensor]) -> Non
     ]
     if wrong:
         raise ValueError(f"weights: tensors differ from the config's model (saved vs expected): {wrong[:8]}")
+    broken = sorted(name for name, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all()))
+    if broken:
+        raise ValueError(f"weights: {len(broken)} tensors hold NaN or inf values ({broken[:8]}); the weights are "
+                         "damaged or come from a diverged run")
     model.load_state_dict(tensors, strict=True)
 
 

@@ -81,6 +81,9 @@ def scene_config(
     Returns:
         [`SceneConfig`][gan3dlib.scene.SceneConfig] with both generators at ``2 * resolution``.
     """
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2 or resolution & (resolution - 1):
+        raise ValueError(f"resolution: expected a power of two >= 2 (the generators work at 2 x resolution), "
+                         f"got {resolution!r}")
     if shading not in ("none", "lambertian"):
         raise ValueError(f"shading: expected 'none' or 'lambertian', got {shading!r}")
     shape = ObjectShapeConfig(

@@ -21,6 +21,7 @@ the standard FID Inception file (needs `pip install "gan3dlib[eval]"`).
 import dataclasses
 
 from gan3dlib.config import parse_overrides
+from gan3dlib.errors import report_errors
 from gan3dlib.experiments.ablation import LADDER, LadderScoring, run_ablation_ladder
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.recipe import cpu_preset
@@ -38,7 +39,7 @@ class AblationRun:
     inception_weights: str | None = None  # the FID Inception-v3 weights file (default: random projection)
 
 
-if __name__ == "__main__":
+def main() -> None:
     run = parse_overrides(AblationRun)
     extractor = None
     if run.inception_weights is not None:
@@ -47,3 +48,7 @@ if __name__ == "__main__":
         extractor = InceptionFeatures(run.inception_weights)
     run_ablation_ladder(run.train, run.ablations, run.seeds, run.train.out, run.scoring, extractor=extractor)
     print(open(f"{run.train.out}/results.md").read())
+
+
+if __name__ == "__main__":
+    report_errors(main, "ablations.py")

@@ -21,6 +21,7 @@ beyond the paper and are off in its presets.
 import dataclasses
 
 from gan3dlib.config import parse_overrides
+from gan3dlib.errors import report_errors
 from gan3dlib.experiments.ablation import LadderScoring, run_ablation_ladder
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.recipe import cpu_preset
@@ -50,7 +51,11 @@ class DiagnosisRun:
     scoring: LadderScoring = dataclasses.field(default_factory=LadderScoring)
 
 
-if __name__ == "__main__":
+def main() -> None:
     run = parse_overrides(DiagnosisRun)
     run_ablation_ladder(run.train, run.names, run.seeds, run.train.out, run.scoring, variants=VARIANTS)
     print(open(f"{run.train.out}/results.md").read())
+
+
+if __name__ == "__main__":
+    report_errors(main, "depth_diagnosis.py")

@@ -18,10 +18,11 @@ the paper's FFHQ viewpoint range (`gan3dlib.data.synthetic_shapes`). Settings:
   fraction of the floor-to-truth gap the run closed per metric and on average (the shape gap).
 """
 
-import sys
+import json
 
 import torch
 
+from gan3dlib.errors import report_errors
 from gan3dlib.eval.baselines import floor_vertices
 from gan3dlib.eval.synthetic_eval import GAP_METRICS, ShapeReference, gaps, grid_shapes, initial_scene, scene_shapes
 from gan3dlib.scene import SceneGenerator
@@ -34,11 +35,19 @@ ROWS = ("depth_error", "normal_error", "mask_iou", "chamfer", "aspect_error", "f
 
 
 def report(result, config: TrainConfig, num: int = 64, num_truth: int = 256) -> dict:
-    """Exports a sample mesh and scores G_ema between the floor and held-out ground truth."""
+    """Exports a sample mesh and scores G_ema between the floor and held-out ground truth.
+
+    A run folder that already holds both for the trained k-images keeps them (the scores are printed again).
+    """
     run = result.run_folder
     trained = SceneGenerator.from_pretrained(run / "model")
-    output = trained(*torch.randn(2, 1, config.model.z_dim, generator=torch.Generator().manual_seed(0)), noise_mode="const")
-    trained.export(output, 0, run / "sample.glb")
+    if not (run / "sample.glb").is_file():
+        latents = torch.randn(2, 1, config.model.z_dim, generator=torch.Generator().manual_seed(0))
+        trained.export(trained(*latents, noise_mode="const"), 0, run / "sample.glb")
+    saved = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").is_file() else None
+    if saved is not None and saved.get("kimg") == result.kimg and saved.get("num") == num:
+        _print(saved)
+        return saved
     reference = ShapeReference(config.synthetic_config(), num_truth=num_truth, num_points=512, seed=config.seed)
     untrained = initial_scene(config)
     scores = {
@@ -48,24 +57,26 @@ def report(result, config: TrainConfig, num: int = 64, num_truth: int = 256) -> 
         "truth": reference.score(reference.held_out(num)).as_dict(),
     }
     fractions, shape_gap = gaps(scores["trained"], scores["floor"], scores["truth"])
-    metrics = {"kimg": result.kimg, "category": config.synthetic_category, **scores,
+    metrics = {"kimg": result.kimg, "num": num, "category": config.synthetic_category, **scores,
                "gap_closed": fractions, "shape_gap": shape_gap}
     write_json(run / "metrics.json", metrics)
-    print(f"shape metrics against the ground truth ({config.synthetic_category}, {num} objects each):")
-    print(f"{'':>14}" + "".join(f"{name:>10}" for name in scores))
-    for key in ROWS:
-        print(f"{key:>14}" + "".join(f"{scores[name][key]:>10.4f}" for name in scores))
-    closed = ", ".join(f"{m} {fractions[m]:.0%}" for m in GAP_METRICS)
-    print(f"gap closed from the floor to held-out ground truth: {closed}; mean (shape gap) {shape_gap:.0%}")
+    _print(metrics)
     return metrics
+
+
+def _print(metrics: dict) -> None:
+    names = ("trained", "untrained", "floor", "truth")
+    print(f"shape metrics against the ground truth ({metrics['category']}, {metrics['num']} objects each):")
+    print(f"{'':>14}" + "".join(f"{name:>10}" for name in names))
+    for key in ROWS:
+        print(f"{key:>14}" + "".join(f"{metrics[name][key]:>10.4f}" for name in names))
+    closed = ", ".join(f"{m} {metrics['gap_closed'][m]:.0%}" for m in GAP_METRICS)
+    print(f"gap closed from the floor to held-out ground truth: {closed}; mean (shape gap) {metrics['shape_gap']:.0%}")
 
 
 if __name__ == "__main__":
     from accelerate import PartialState
 
-    from gan3dlib.config import parse_overrides
-
-    config = parse_overrides(TrainConfig, sys.argv[1:], default=PRESET)
     result = run_recipe(PRESET)
     if PartialState().is_main_process:  # one report per run under `accelerate launch`
-        report(result, config)
+        report_errors(lambda: report(result, result.config), "synthetic.py")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -48,9 +49,18 @@ def test_the_same_seed_exports_the_same_mesh(model_dir, tmp_path):
     assert (tmp_path / "a.ply").read_bytes() == (tmp_path / "b.ply").read_bytes()
 
 
-def test_a_missing_model_folder_says_what_to_do(tmp_path):
-    with pytest.raises(SystemExit, match="save_pretrained"):
-        main(["info", "--model", str(tmp_path / "nothing")])
+def one_error(capsys, args) -> str:
+    """Runs ``gan3d args`` expecting a user error: exit status 2 and one line on stderr, no traceback."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+    return err
+
+
+def test_a_missing_model_folder_says_what_to_do(tmp_path, capsys):
+    assert "save_pretrained" in one_error(capsys, ["info", "--model", str(tmp_path / "nothing")])
 
 
 def test_fid_command_and_its_errors(model_dir, tmp_path, capsys):
@@ -64,9 +74,10 @@ def test_fid_command_and_its_errors(model_dir, tmp_path, capsys):
     assert result["fid"] > 0 and result["num_real"] == 6 and result["features"].startswith("random-projection")
     assert list((tmp_path / "cache").glob("*.safetensors"))
     # A newcomer's first mistakes each say what to do next.
-    with pytest.raises(SystemExit, match="--inception-weights FILE is required.*--features random"):
-        main(["fid", "--model", str(model_dir), "--data", str(data)])
-    with pytest.raises(SystemExit, match="weights-inception-2015-12-05-6726825d.pth.*never downloads"):
-        main(["fid", "--model", str(model_dir), "--data", str(data), "--inception-weights", str(tmp_path / "nope.pth")])
-    with pytest.raises(SystemExit, match="--data"):
-        main(["fid", "--model", str(model_dir), "--data", str(tmp_path / "missing"), "--features", "random"])
+    err = one_error(capsys, ["fid", "--model", str(model_dir), "--data", str(data)])
+    assert re.search("gan3d fid: error: --inception-weights FILE is required.*--features random", err)
+    err = one_error(capsys, ["fid", "--model", str(model_dir), "--data", str(data), "--inception-weights",
+                             str(tmp_path / "nope.pth")])
+    assert re.search("weights-inception-2015-12-05-6726825d.pth.*never downloads", err)
+    assert "--data" in one_error(capsys, ["fid", "--model", str(model_dir), "--data", str(tmp_path / "missing"),
+                                          "--features", "random"])

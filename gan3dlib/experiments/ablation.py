@@ -133,17 +133,13 @@ def ladder_configs(
 
 
 def train_or_resume(config: TrainConfig, max_steps: int | None = None):
-    """Trains one run, resuming from its newest checkpoint when its folder already holds one.
+    """Trains one run, or continues it from its newest checkpoint (``resume='auto'``).
 
-    A finished run is therefore not trained again (its last checkpoint is at the full budget), and
-    an interrupted ladder continues where it stopped.
+    A finished run is therefore not trained again, and an interrupted ladder continues where it stopped.
     """
-    from gan3dlib.train.checkpoint import latest_checkpoint
     from gan3dlib.train.loop import train
 
-    if latest_checkpoint(config.out) is not None:
-        config = dataclasses.replace(config, resume="latest")
-    return train(config, max_steps=max_steps)
+    return train(dataclasses.replace(config, resume="auto"), max_steps=max_steps)
 
 
 def _cached(path: Path, key: dict, compute) -> dict:

@@ -107,10 +107,10 @@ class PerspectiveCamera:
             (B, V, 3) view-space points ``R p - (0, 0, d)``.
         """
         dims: dict[str, int] = {}
-        check_tensor(vertices, "vertices", ("B", None, 3), floating=True, dims=dims)
+        check_tensor(vertices, "vertices", ("B", None, 3), floating=True, finite=True, dims=dims)
         if rotation is not None:
             check_tensor(rotation, "rotation", ("B", 3, 3), dtypes=(vertices.dtype,), device=vertices.device,
-                         dims=dims)
+                         finite=True, dims=dims)
             vertices = vertices @ rotation.transpose(1, 2)
         return vertices - torch.tensor([0.0, 0.0, self.distance], dtype=vertices.dtype, device=vertices.device)
 

@@ -85,9 +85,9 @@ def _background_rows(background: torch.Tensor | None, shape: tuple[int, int, int
         return None
     b, h, w = shape
     if background.dim() == 1:
-        check_tensor(background, "background", (channels,), floating=True)
+        check_tensor(background, "background", (channels,), floating=True, finite=True)
         return background.to(like).expand(b * h * w, channels)
-    check_tensor(background, "background", (b, channels, h, w), floating=True)
+    check_tensor(background, "background", (b, channels, h, w), floating=True, finite=True)
     return background.to(like.dtype).permute(0, 2, 3, 1).reshape(b * h * w, channels)
 
 
@@ -154,7 +154,7 @@ class SoftExtensionShader(nn.Module):
         check_tensor(screen_verts, "screen_verts", ("B", "V", 3), floating=True, dims=dims)
         num_faces = faces.shape[0] if isinstance(faces, torch.Tensor) else None
         if texture is not None:
-            check_tensor(texture, "texture", ("B", None, None, None), floating=True, dims=dims)
+            check_tensor(texture, "texture", ("B", None, None, None), floating=True, finite=True, dims=dims)
             if face_uvs is None:
                 raise ValueError("face_uvs: required with a texture, expected (F, 3, 2) or (B, F, 3, 2), got None")
         if face_uvs is not None:
@@ -162,9 +162,9 @@ class SoftExtensionShader(nn.Module):
             check_tensor(face_uvs, "face_uvs", shape, floating=True, finite=True, dims=dims)
         if face_attrs is not None:
             shape = (num_faces, 3, None) if face_attrs.dim() == 3 else ("B", num_faces, 3, None)
-            check_tensor(face_attrs, "face_attrs", shape, floating=True, dims=dims)
+            check_tensor(face_attrs, "face_attrs", shape, floating=True, finite=True, dims=dims)
         if vertex_normals is not None:
-            check_tensor(vertex_normals, "vertex_normals", ("B", "V", 3), floating=True, dims=dims)
+            check_tensor(vertex_normals, "vertex_normals", ("B", "V", 3), floating=True, finite=True, dims=dims)
 
         candidates = find_surface_candidates(
             fragments,

@@ -55,7 +55,11 @@ class TrainConfig:
             run (``<out>/shape_curve.json`` and TensorBoard; [`ShapeCurve`][gan3dlib.eval.curves.ShapeCurve]);
             None: off.
         tensorboard: also log to TensorBoard (needs the ``tensorboard`` package).
-        resume: ``None``, ``"latest"`` (the run folder's newest checkpoint) or a checkpoint path.
+        resume: what to do with an existing run folder: ``"auto"`` (continue from its newest
+            checkpoint, start when there is none; a finished run trains nothing), ``"latest"``
+            (continue, refuse without a checkpoint), ``"never"`` (start, refuse a folder with
+            checkpoints) or a checkpoint folder ([`gan3dlib.train.run_folder`][gan3dlib.train.run_folder]).
+            None (in older config files) means ``"auto"``.
         num_workers: data loader worker processes.
     """
 
@@ -84,7 +88,7 @@ class TrainConfig:
     log_kimg: float = 1.0
     eval_kimg: float | None = None
     tensorboard: bool = False
-    resume: str | None = None
+    resume: str | None = "auto"
     num_workers: int = 0
 
     def __post_init__(self) -> None:
@@ -110,6 +114,8 @@ class TrainConfig:
                 raise ValueError(f"eval_kimg: expected a finite number > 0 or None, got {self.eval_kimg!r}")
         if self.synthetic_category not in CATEGORIES:
             raise ValueError(f"synthetic_category: expected one of {CATEGORIES}, got {self.synthetic_category!r}")
+        if self.resume is not None and (not isinstance(self.resume, str) or not self.resume):
+            raise ValueError(f"resume: expected 'auto', 'latest', 'never' or a checkpoint folder, got {self.resume!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise ValueError(f"mixed_precision: expected 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
 

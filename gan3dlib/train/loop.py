@@ -18,8 +18,10 @@ process skips that phase's update on every process and is counted. Everything ra
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -28,13 +30,15 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs
 
-from gan3dlib.config import save_config
+from gan3dlib.config import save_config, to_json
 from gan3dlib.nets import DiscriminatorConfig
-from gan3dlib.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from gan3dlib.train.checkpoint import load_checkpoint, save_checkpoint
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.ema import EMAConfig, ModelEMA
 from gan3dlib.train.loss import generator_loss, r1_penalty
+from gan3dlib.train.run_folder import RunLock, RunStart, plan_run, remove_staging
 from gan3dlib.train.run_log import RunLog
+from gan3dlib.utils.checks import data_checks
 
 __all__ = ["train", "TrainResult", "build_dataset", "step_seed"]
 
@@ -48,7 +52,17 @@ def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a finished run reports."""
+    """What a run reports when this invocation ends.
+
+    Attributes:
+        kimg: k-images trained in all (this and earlier invocations).
+        steps: training steps in all.
+        skipped_steps: steps skipped for a non-finite loss, in all.
+        seconds: wall time of this invocation's training (0 for a run that was already finished).
+        last_losses: the last logged losses (empty when nothing was trained).
+        run_folder: the run folder.
+        config: the config the run trained with.
+    """
 
     kimg: float
     steps: int
@@ -56,6 +70,7 @@ class TrainResult:
     seconds: float
     last_losses: dict[str, float]
     run_folder: Path
+    config: TrainConfig | None = None
 
 
 def build_dataset(config: TrainConfig):
@@ -103,7 +118,11 @@ def _sanitize_gradients(module: torch.nn.Module) -> None:
 
 
 def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps: int | None = None) -> TrainResult:
-    """Trains a scene generator against a discriminator on ``config.data``.
+    """Trains a scene generator against a discriminator on ``config.data``, or continues the run in ``out``.
+
+    What happens with an existing run folder is ``config.resume``'s choice
+    ([`gan3dlib.train.run_folder`][gan3dlib.train.run_folder]): by default the same command continues
+    from the newest checkpoint, and a finished run trains nothing and overwrites nothing.
 
     Args:
         config: the run's settings; written to ``<out>/train_config.json``.
@@ -118,14 +137,34 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
         cpu=config.cpu,
         kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)],
     )
+    if config.batch_size % accelerator.num_processes:
+        raise ValueError(f"batch_size: expected a multiple of the {accelerator.num_processes} processes, "
+                         f"got {config.batch_size}")
+    start = plan_run(config)
+    run = Path(config.out)
+    with RunLock(run) if accelerator.is_main_process else contextlib.nullcontext():
+        if accelerator.is_main_process:
+            remove_staging(run)
+            if not start.finished:
+                _record_config(config, run / "train_config.json")
+        accelerator.wait_for_everyone()
+        if start.finished:
+            return _finished_run(config, start, accelerator)
+        return _train(config, accelerator, start, max_steps)
+
+
+def _record_config(config: TrainConfig, path: Path) -> None:
+    """Writes the run's config unless the file already holds exactly this config."""
+    if not path.is_file() or path.read_text(encoding="utf-8") != to_json(config):
+        save_config(config, path)
+
+
+def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_steps: int | None) -> TrainResult:
+    """The training loop proper (see the module docstring)."""
     rank, world = accelerator.process_index, accelerator.num_processes
-    if config.batch_size % world:
-        raise ValueError(f"batch_size: expected a multiple of the {world} processes, got {config.batch_size}")
     local_batch = config.batch_size // world
     device = accelerator.device
     run = Path(config.out)
-    if accelerator.is_main_process:
-        save_config(config, run / "train_config.json")
 
     # Models and optimizers (D's Adam is rescaled for lazy R1, as in StyleGAN2-ADA).
     torch.manual_seed(config.seed)  # identical initial weights on every process
@@ -144,13 +183,11 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
 
     # Resume before wrapping (checkpoints hold unwrapped state).
     step, skipped, start_kimg = 0, 0, 0.0
-    checkpoint = latest_checkpoint(run) if config.resume == "latest" else (Path(config.resume) if config.resume else None)
-    if config.resume and checkpoint is None:
-        raise ValueError(f"resume: no checkpoint found in {str(run / 'checkpoints')!r}")
-    if checkpoint is not None:
-        state, _, start_kimg = load_checkpoint(checkpoint, {"G": G, "D": D, "G_ema": G_ema.module}, {"G": opt_G, "D": opt_D})
+    if start.checkpoint is not None:
+        state, _, start_kimg = load_checkpoint(start.checkpoint, {"G": G, "D": D, "G_ema": G_ema.module},
+                                               {"G": opt_G, "D": opt_D})
         step, skipped = int(state["step"]), int(state["skipped_steps"])
-        accelerator.print(f"resumed from {checkpoint} at {start_kimg:.3f} kimg (step {step})")
+        accelerator.print(f"resumed from {start.checkpoint} at {start_kimg:.3f} kimg (step {step})")
     G_ema.module.to(device)
     G, D, opt_G, opt_D = accelerator.prepare(G, D, opt_G, opt_D)
     G_plain, D_plain = accelerator.unwrap_model(G), accelerator.unwrap_model(D)
@@ -169,7 +206,7 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
     started = time.time()
     steps_run = 0
     next_sample = nimg + config.sample_kimg * 1000
-    sample_latents = torch.randn(2, 8, z_dim, generator=torch.Generator().manual_seed(config.seed))
+    sample_latents = _sample_latents(config)
     log = RunLog(config, G_plain, start_kimg, accelerator.is_main_process)
     next_eval = nimg + (config.eval_kimg or 0) * 1000
     if nimg == 0:
@@ -180,40 +217,17 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
         g = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, rank, 1))
         latents = torch.randn(4, local_batch, z_dim, generator=g, device=device)
 
-        # --- D phase: fakes without gradients; D(fake) and D(real) in two backward passes.
-        D.requires_grad_(True)
-        with torch.no_grad(), accelerator.autocast():
-            fake = G_plain(latents[0], latents[1], generator=g).image
-        do_r1 = gamma > 0 and step % config.r1_interval == 0
-        with accelerator.no_sync(D), accelerator.autocast():
-            loss_fake = torch.nn.functional.softplus(D(fake)).mean()
-        finite = _all_finite(accelerator, loss_fake)
-        accelerator.backward(loss_fake if finite else loss_fake * 0)
-        real_input = real.detach().requires_grad_(do_r1)
-        with accelerator.autocast():
-            real_logits = D(real_input)
-            loss_real = torch.nn.functional.softplus(-real_logits).mean()
-            loss_r1 = r1_penalty(real_input, real_logits) * (gamma / 2) * config.r1_interval if do_r1 else loss_real * 0
-        finite = _all_finite(accelerator, loss_real + loss_r1) and finite
-        accelerator.backward((loss_real + loss_r1) if finite else (loss_real + loss_r1) * 0)
-        if finite:
-            _sanitize_gradients(D)
-            opt_D.step()
-        opt_D.zero_grad(set_to_none=True)
-
-        # --- G phase: D frozen and unwrapped (no gradient sync for it), G wrapped.
-        D.requires_grad_(False)
-        with accelerator.autocast():
-            out = G(latents[2], latents[3], generator=g)
-            watched = _retain_grads(out)
-            loss_g = generator_loss(D_plain(out.image))
-        finite_g = _all_finite(accelerator, loss_g)
-        accelerator.backward(loss_g if finite_g else loss_g * 0)
-        if finite_g:
-            _sanitize_gradients(G)
-            opt_G.step()
-        opt_G.zero_grad(set_to_none=True)
-        skipped += int(not (finite and finite_g))
+        # Inputs are value-checked (NaN, index ranges) at the first step only: later checks would sync the GPU.
+        with data_checks(steps_run == 0):
+            do_r1 = gamma > 0 and step % config.r1_interval == 0
+            finite_d, d_losses = _discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents[:2], g,
+                                                     gamma if do_r1 else 0.0)
+            finite_g, loss_g, watched = _generator_step(accelerator, G, D, D_plain, opt_G, latents[2:], g)
+        if not (finite_d and finite_g):
+            skipped += 1
+            if skipped == 1:
+                accelerator.print(f"step {step}: a non-finite {'D' if not finite_d else 'G'} loss; the step is skipped "
+                                  "(rerun with GAN3D_DEBUG=1 and --max_steps to trace it)")
 
         # --- EMA, counters and reports.
         G_ema.update(G_plain, config.batch_size, nimg)
@@ -224,11 +238,8 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
         stopping = nimg >= target_nimg or (max_steps is not None and steps_run >= max_steps)
         if nimg >= next_log or stopping:
             next_log += config.log_kimg * 1000
-            losses = {
-                "loss_D": float(loss_fake.detach() + loss_real.detach()),
-                "loss_G": float(loss_g.detach()),
-                "loss_R1": float(loss_r1.detach()),
-            }
+            losses = {"loss_D": float(d_losses[0] + d_losses[1]), "loss_G": float(loss_g.detach()),
+                      "loss_R1": float(d_losses[2])}
             rate = steps_run * config.batch_size / max(time.time() - started, 1e-9)
             log.log(nimg, {**losses, **_rms_grads(watched), "images_per_second": rate, "skipped_steps": skipped})
         if accelerator.is_main_process and (nimg >= next_sample or nimg >= target_nimg):
@@ -245,7 +256,56 @@ def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps
     if accelerator.is_main_process and steps_run:
         _interpolation(G_ema.module, sample_latents, run / "samples" / "interpolation.gif")
     accelerator.wait_for_everyone()
-    return TrainResult(nimg / 1000, step, skipped, time.time() - started, losses, run)
+    return TrainResult(nimg / 1000, step, skipped, time.time() - started, losses, run, config)
+
+
+def _discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents, generator, r1_gamma: float):
+    """D phase: fakes without gradients; D(fake) and D(real) (+ lazy R1 when ``r1_gamma``) in two backward passes.
+
+    Returns:
+        ``(finite, (loss_fake, loss_real, loss_r1))``, losses detached; the update is skipped on every
+        process when any loss is non-finite on any process.
+    """
+    D.requires_grad_(True)
+    with torch.no_grad(), accelerator.autocast():
+        fake = G_plain(latents[0], latents[1], generator=generator).image
+    with accelerator.no_sync(D), accelerator.autocast():
+        loss_fake = torch.nn.functional.softplus(D(fake)).mean()
+    finite = _all_finite(accelerator, loss_fake)
+    accelerator.backward(loss_fake if finite else loss_fake * 0)
+    real_input = real.detach().requires_grad_(r1_gamma > 0)
+    with accelerator.autocast():
+        real_logits = D(real_input)
+        loss_real = torch.nn.functional.softplus(-real_logits).mean()
+        loss_r1 = (r1_penalty(real_input, real_logits) * (r1_gamma / 2) * config.r1_interval if r1_gamma > 0
+                   else loss_real * 0)
+    finite = _all_finite(accelerator, loss_real + loss_r1) and finite
+    accelerator.backward((loss_real + loss_r1) if finite else (loss_real + loss_r1) * 0)
+    if finite:
+        _sanitize_gradients(D)
+        opt_D.step()
+    opt_D.zero_grad(set_to_none=True)
+    return finite, (loss_fake.detach(), loss_real.detach(), loss_r1.detach())
+
+
+def _generator_step(accelerator, G, D, D_plain, opt_G, latents, generator):
+    """G phase: D frozen and unwrapped (no gradient sync for it), G wrapped; ``softplus(-D(G(z)))``.
+
+    Returns:
+        ``(finite, loss, watched)`` with ``watched`` the outputs whose gradients are logged.
+    """
+    D.requires_grad_(False)
+    with accelerator.autocast():
+        out = G(latents[0], latents[1], generator=generator)
+        watched = _retain_grads(out)
+        loss = generator_loss(D_plain(out.image))
+    finite = _all_finite(accelerator, loss)
+    accelerator.backward(loss if finite else loss * 0)
+    if finite:
+        _sanitize_gradients(G)
+        opt_G.step()
+    opt_G.zero_grad(set_to_none=True)
+    return finite, loss.detach(), watched
 
 
 def _all_finite(accelerator: Accelerator, loss: torch.Tensor) -> bool:
@@ -294,6 +354,41 @@ def _interpolation(scene, latents: torch.Tensor, path: Path) -> None:
     device = next(scene.parameters()).device
     frames = interpolation_frames(scene, latents[0, 0].to(device), latents[0, 1].to(device), num_frames=16)
     save_gif(frames, path, fps=8)
+
+
+def _finished_run(config: TrainConfig, start: RunStart, accelerator: Accelerator) -> TrainResult:
+    """A run that already reached its k-images: trains nothing, writes only missing end-of-run artifacts.
+
+    The artifacts are the exported model (``model/``), the last sample sheet and the interpolation GIF,
+    made from the G_ema of the newest checkpoint.
+    """
+    run = Path(config.out)
+    nimg = round(start.kimg * 1000)
+    state = json.loads((start.checkpoint / "state.json").read_text(encoding="utf-8"))["state"]
+    accelerator.print(f"{run} is finished: {start.kimg:g} of {config.kimg:g} kimg trained; nothing to do "
+                      "(pass a larger --kimg to train longer)")
+    if accelerator.is_main_process:
+        sheet = run / "samples" / f"sheet-{nimg / 1000:010.3f}kimg.png"
+        paths = (run / "model" / "model.safetensors", sheet, run / "samples" / "interpolation.gif")
+        if not all(path.is_file() for path in paths):
+            torch.manual_seed(config.seed)
+            G_ema = config.model.scene_config().build()
+            load_checkpoint(start.checkpoint, {"G_ema": G_ema}, {})
+            latents = _sample_latents(config)
+            if not paths[0].is_file():
+                G_ema.save_pretrained(run / "model", facts=_facts(config, nimg))
+            if not sheet.is_file():
+                _sample_sheet(G_ema, latents, sheet, config.seed)
+            if not paths[2].is_file():
+                _interpolation(G_ema, latents, paths[2])
+    accelerator.wait_for_everyone()
+    return TrainResult(start.kimg, int(state["step"]), int(state["skipped_steps"]), 0.0, {}, run, config)
+
+
+def _sample_latents(config: TrainConfig) -> torch.Tensor:
+    """(2, 8, z_dim) the fixed object and background latents of the run's sample sheets and GIF."""
+    z_dim = config.model.z_dim
+    return torch.randn(2, 8, z_dim, generator=torch.Generator().manual_seed(config.seed))
 
 
 def _retain_grads(out) -> dict[str, torch.Tensor]:

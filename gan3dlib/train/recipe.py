@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
 from gan3dlib.config import parse_overrides
+from gan3dlib.errors import report_errors
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.loop import TrainResult, build_dataset, train
 
@@ -69,10 +71,15 @@ def run_recipe(preset: TrainConfig, argv: Sequence[str] | None = None, max_steps
         The finished run's [`TrainResult`][gan3dlib.train.loop.TrainResult].
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    prog = Path(sys.argv[0]).name if argv is None else "recipe"
+    return report_errors(lambda: _run(preset, args, max_steps), prog)
+
+
+def _run(preset: TrainConfig, args: list[str], max_steps: int | None) -> TrainResult:
     config = parse_overrides(TrainConfig, args, default=preset)
     if config.data == MISSING_DATA:
-        raise SystemExit(
-            "error: --data PATH is required: an image folder (searched recursively for .png/.jpg/.jpeg/.webp) "
+        raise ValueError(
+            "--data: required: an image folder (searched recursively for .png/.jpg/.jpeg/.webp) "
             "or a StyleGAN dataset .zip; or --data synthetic for the built-in procedural dataset"
         )
     check_can_start(config)
@@ -100,16 +107,16 @@ def check_can_start(config: TrainConfig) -> None:
       years, so it only starts on the CPU when asked for with ``--cpu true``.
 
     Raises:
-        SystemExit: with the message.
+        ValueError: with the message (the recipe prints it as one error line).
     """
     if config.data != "synthetic":
         try:
             build_dataset(config)
         except ValueError as err:
-            raise SystemExit(f"error: --data: {err}") from None
+            raise ValueError(f"--data: {err}") from None
     if not config.cpu and config.model.resolution > 32 and not accelerator_available():
-        raise SystemExit(
-            f"error: no GPU found (torch {torch.__version__}, torch.cuda.is_available() is False). The "
+        raise ValueError(
+            f"no GPU found (torch {torch.__version__}, torch.cuda.is_available() is False). The "
             f"{config.model.resolution}² model trains at well under one image per second on a CPU, so "
             f"{config.kimg:g} k-images would take months. What to do next:\n"
             "  - on a machine with an NVIDIA GPU, check that torch is a CUDA build: "

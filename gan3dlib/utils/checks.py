@@ -2,15 +2,39 @@
 
 Every public function of gan3dlib validates its tensors with [`check_tensor`][gan3dlib.utils.checks.check_tensor] so bad input
 fails early with a ``ValueError`` that names the argument, the expected form and what was given.
+
+Checks of *values* (NaN/inf entries, face indices out of range) read the data back to the host,
+which stalls a GPU's queue. They run by default; a hot loop that has already checked its inputs
+once (training checks its first step) turns them off with [`data_checks`][gan3dlib.utils.checks.data_checks]
+``(False)``. Checks of shapes, dtypes and devices always run: they cost nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 
 import torch
 
-__all__ = ["check_tensor", "check_positive", "check_faces", "describe"]
+__all__ = ["check_tensor", "check_positive", "check_faces", "describe", "data_checks", "data_checks_enabled"]
+
+_DATA_CHECKS = contextvars.ContextVar("gan3dlib_data_checks", default=True)
+
+
+def data_checks_enabled() -> bool:
+    """True when value checks (finite entries, index ranges) run; see the module docstring."""
+    return _DATA_CHECKS.get()
+
+
+@contextlib.contextmanager
+def data_checks(enabled: bool) -> Iterator[None]:
+    """Turns value checks on or off inside the ``with`` block (restored afterwards)."""
+    token = _DATA_CHECKS.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _DATA_CHECKS.reset(token)
 
 DimSpec = int | str | None
 
@@ -48,7 +72,7 @@ def check_tensor(
         dtypes: allowed dtypes.
         floating: require a floating-point dtype.
         device: required device.
-        finite: reject NaN and infinite values.
+        finite: reject NaN and infinite values (when [`data_checks_enabled`][gan3dlib.utils.checks.data_checks_enabled]).
         dims: shared symbol table for symbolic sizes; filled in as symbols are bound.
 
     Returns:
@@ -96,7 +120,7 @@ def check_tensor(
             raise ValueError(f"{name}: expected dtype in ({names}), got {describe(x)}")
     if device is not None and x.device != torch.device(device):
         raise ValueError(f"{name}: expected a tensor on {torch.device(device)}, got {describe(x)}")
-    if finite and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+    if finite and x.is_floating_point() and _DATA_CHECKS.get() and not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf entries in {describe(x)}")
     return x
@@ -122,12 +146,14 @@ def check_faces(faces: object, num_vertices: int, name: str = "faces") -> torch.
 
     Raises:
         ValueError: if ``faces`` is not an (F, 3) integer tensor, is empty, or holds an index
-            outside ``[0, num_vertices)``.
+            outside ``[0, num_vertices)`` (the range is a value check, see the module docstring).
     """
     check_tensor(faces, name, (None, 3), dtypes=(torch.int64, torch.int32))
     assert isinstance(faces, torch.Tensor)
     if faces.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one face, got an empty (0, 3) tensor")
+    if not _DATA_CHECKS.get():
+        return faces
     lo, hi = int(faces.min()), int(faces.max())
     if lo < 0 or hi >= num_vertices:
         raise ValueError(
