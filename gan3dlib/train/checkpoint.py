@@ -9,7 +9,8 @@ A checkpoint is a folder ``<run>/checkpoints/ckpt-<kimg>`` holding
 
 It is written under a temporary name and renamed into place, so every ``ckpt-*`` folder is
 complete: killing the process at any moment, also during a write, leaves the previous checkpoint
-loadable. Older checkpoints beyond ``keep`` are deleted after the new one is in place.
+loadable. Older checkpoints beyond ``keep`` are deleted after the new one is in place, each renamed
+out of the listing before its files go.
 """
 
 from __future__ import annotations
@@ -104,7 +105,11 @@ def save_checkpoint(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     for old in list_checkpoints(run_folder)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        # Renamed out of the listing first, so a kill during the deletion never leaves a partial
+        # "complete" checkpoint behind (the staging name is cleaned up when a run starts).
+        doomed = old.with_name(f".{old.name}.deleting.tmp")
+        os.replace(old, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
     return target
 
 
