@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,19 @@ def test_training_benchmark_runs_at_a_tiny_size(tmp_path):
     spec_t.loader.exec_module(bench_t)
     row = bench_t.measure("tiny_cpu", batch=4, steps=2, folder=tmp_path)
     assert row["img_s"] > 0 and row["d_s"] > 0 and row["render_s"] > 0
+
+
+def test_the_device_check_runs_on_the_cpu_at_toy_sizes(tmp_path, capsys):
+    spec_d = importlib.util.spec_from_file_location("device_check", Path(__file__).parents[1] / "benchmarks" / "device_check.py")
+    device_check = importlib.util.module_from_spec(spec_d)
+    spec_d.loader.exec_module(device_check)
+    report = device_check.main(["--device", "cpu", "--quick", "--json", str(tmp_path / "report.json")])
+    table = capsys.readouterr().out
+    assert "| 3D / 2D ratio |" in table and "| face run |" in table and "| 16² |" in table
+    steps = {row["step"]: row for row in report["steps"]}
+    assert steps["3D"]["img_s"] > 0 and steps["2D"]["img_s"] > 0
+    assert abs(steps["3D / 2D"]["img_s"] - steps["3D"]["img_s"] / steps["2D"]["img_s"]) < 1e-9
+    assert steps["3D"]["share_renderer"] > 0 and steps["3D"]["share_D"] > 0 and 0 <= steps["3D"]["share_G"] <= 1
+    run = report["run"]
+    assert run["kimg"] > 0 and run["steps"] >= 1 and run["front_floor"] < run["front_truth"]
+    assert json.loads((tmp_path / "report.json").read_text())["renderer"][0]["faces"] == report["renderer"][0]["faces"]

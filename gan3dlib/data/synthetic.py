@@ -51,6 +51,8 @@ from gan3dlib.data.synthetic_objects import (
     sphere_topology,
 )
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler, rotation_matrix
+from gan3dlib.render.raster_pytorch3d import pytorch3d_available
+from gan3dlib.render.renderer import RendererConfig
 from gan3dlib.utils.atomic import atomic_write
 from gan3dlib.utils.checks import describe
 
@@ -281,6 +283,10 @@ class SyntheticScenes:
 
         Returns:
             (B, 1, S, S) float32 camera depth at the pixel centres, 0 on the background.
+
+        PyTorch3D's rasterizer draws them where it is installed; elsewhere (e.g. a GPU machine
+        without its wheel) gan3dlib's own crisp depth, which agrees with it to float precision
+        (tested), so the ground truth of the 3D metrics exists wherever gan3dlib runs.
         """
         size = self.config.resolution if resolution is None else resolution
         _check_int(size, "resolution", 1, 4096)
@@ -289,7 +295,15 @@ class SyntheticScenes:
         if vertices.ndim != 3 or vertices.shape[0] != rotation.shape[0]:
             raise ValueError(f"vertices: expected ({rotation.shape[0]}, V, 3) for {rotation.shape[0]} viewpoints, "
                              f"got {describe(vertices)}")
+        if not pytorch3d_available():
+            return self._own_depth(vertices.float(), rotation, size)
         return self._depth(self._meshes(vertices.float(), rotation), rotation, size)
+
+    def _own_depth(self, vertices: torch.Tensor, rotation: torch.Tensor, size: int) -> torch.Tensor:
+        """``mesh_depth`` by gan3dlib's renderer (torch backend, crisp depth)."""
+        camera = PerspectiveCamera((size, size), self.config.fov_degrees)
+        renderer = RendererConfig(image_size=(size, size), backend="torch").build("cpu")
+        return renderer(camera.project(vertices, rotation), self.topology.faces).depth
 
     def _paths(self, folder: Path, index: int) -> tuple[Path, Path]:
         width = max(6, len(str(self.config.num_images - 1)))
@@ -297,7 +311,7 @@ class SyntheticScenes:
         return folder / "images" / f"{name}.png", folder / "ground_truth" / f"{name}.npz"
 
     def write(self, folder: str | os.PathLike[str],
-              progress: Callable[[int, int], None] | None = None) -> WriteResult:
+              progress: Callable[[int, int], None] | None = None, ground_truth: bool = True) -> WriteResult:
         """Writes the dataset: ``images/000000.png ...``, ``ground_truth/000000.npz ...``, ``dataset.json``.
 
         ``images/`` is an ordinary image folder. Each npz holds ``vertices`` (V, 3) float32, ``faces``
@@ -311,6 +325,9 @@ class SyntheticScenes:
             folder: output folder (created if needed).
             progress: optional ``progress(done, total)`` called after each rendered batch (counts of
                 scenes still to write in this run).
+            ground_truth: also write ``ground_truth/`` (False: the images and ``dataset.json`` only,
+                e.g. to carry a dataset to a machine without PyTorch3D; the objects can be
+                regenerated from the config anywhere).
 
         Returns:
             [`WriteResult`][gan3dlib.data.synthetic.WriteResult].
@@ -323,26 +340,27 @@ class SyntheticScenes:
             if old != mine or old.num_images > self.config.num_images:
                 raise ValueError(f"folder: {str(folder)!r} already holds a synthetic dataset with another config "
                                  f"({old}); write to an empty folder")
-        for sub in ("images", "ground_truth"):
+        subs = ("images", "ground_truth") if ground_truth else ("images",)
+        for sub in subs:
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        todo = [i for i in range(len(self)) if not all(p.exists() for p in self._paths(folder, i))]
+        todo = [i for i in range(len(self)) if not all(p.exists() for p in self._paths(folder, i)[:len(subs)])]
         for k in range(0, len(todo), self.config.batch_size):
             chunk = todo[k:k + self.config.batch_size]
             batch = self.render(chunk)
             for b, index in enumerate(chunk):
-                self._write_scene(folder, index, batch, b)
+                self._write_scene(folder, index, batch, b, ground_truth)
             if progress is not None:
                 progress(k + len(chunk), len(todo))
         text = json.dumps({"format": FORMAT, "config": to_dict(self.config)}, indent=2) + "\n"
         atomic_write(meta, lambda handle: handle.write(text.encode()))
         return WriteResult(folder, len(todo), len(self) - len(todo))
 
-    def _write_scene(self, folder: Path, index: int, batch: SyntheticRender, b: int) -> None:
+    def _write_scene(self, folder: Path, index: int, batch: SyntheticRender, b: int, ground_truth: bool) -> None:
         png, npz = self._paths(folder, index)
         pixels = (batch.images[b] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
         if not png.exists():
             atomic_write(png, lambda handle: Image.fromarray(pixels).save(handle, format="PNG"))
-        if not npz.exists():
+        if ground_truth and not npz.exists():
             obj = self.object(index)
             arrays = {"vertices": obj.vertices.numpy(), "faces": obj.faces.to(torch.int32).numpy(),
                       "uvs": obj.uvs.numpy(), "texture": (obj.texture * 255).round().to(torch.uint8).numpy(),

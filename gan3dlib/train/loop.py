@@ -40,7 +40,7 @@ from gan3dlib.train.run_folder import RunLock, RunStart, plan_run, remove_stagin
 from gan3dlib.train.run_log import RunLog
 from gan3dlib.utils.checks import data_checks
 
-__all__ = ["train", "TrainResult", "build_dataset", "step_seed"]
+__all__ = ["train", "TrainResult", "build_dataset", "step_seed", "discriminator_step", "generator_step"]
 
 
 def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
@@ -220,9 +220,9 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
         # Inputs are value-checked (NaN, index ranges) at the first step only: later checks would sync the GPU.
         with data_checks(steps_run == 0):
             do_r1 = gamma > 0 and step % config.r1_interval == 0
-            finite_d, d_losses = _discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents[:2], g,
+            finite_d, d_losses = discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents[:2], g,
                                                      gamma if do_r1 else 0.0)
-            finite_g, loss_g, watched = _generator_step(accelerator, G, D, D_plain, opt_G, latents[2:], g)
+            finite_g, loss_g, watched = generator_step(accelerator, G, D, D_plain, opt_G, latents[2:], g)
         if not (finite_d and finite_g):
             skipped += 1
             if skipped == 1:
@@ -259,8 +259,20 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
     return TrainResult(nimg / 1000, step, skipped, time.time() - started, losses, run, config)
 
 
-def _discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents, generator, r1_gamma: float):
+def discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents, generator, r1_gamma: float):
     """D phase: fakes without gradients; D(fake) and D(real) (+ lazy R1 when ``r1_gamma``) in two backward passes.
+
+    Args:
+        accelerator: the run's Accelerator (autocast, backward, cross-process agreement on skips).
+        config: the run's [`TrainConfig`][gan3dlib.train.config.TrainConfig] (``r1_interval``).
+        G_plain: the unwrapped generator; ``G_plain(z_obj, z_bg, generator=...)`` returns an object
+            with ``image`` (B, 3, N, N).
+        D: the (wrapped) discriminator.
+        opt_D: its optimizer.
+        real: (B, 3, N, N) real images.
+        latents: (2, B, z_dim) object and background latents.
+        generator: the step's random generator.
+        r1_gamma: R1 weight of this step (0: no R1 this step).
 
     Returns:
         ``(finite, (loss_fake, loss_real, loss_r1))``, losses detached; the update is skipped on every
@@ -288,8 +300,18 @@ def _discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents, g
     return finite, (loss_fake.detach(), loss_real.detach(), loss_r1.detach())
 
 
-def _generator_step(accelerator, G, D, D_plain, opt_G, latents, generator):
+def generator_step(accelerator, G, D, D_plain, opt_G, latents, generator):
     """G phase: D frozen and unwrapped (no gradient sync for it), G wrapped; ``softplus(-D(G(z)))``.
+
+    Args:
+        accelerator: the run's Accelerator.
+        G: the (wrapped) generator; its output has ``image``, ``shape_image``, ``texture`` and
+            ``background`` (the last three are watched for their gradients).
+        D: the (wrapped) discriminator, frozen here.
+        D_plain: the unwrapped discriminator that scores the fakes.
+        opt_G: G's optimizer.
+        latents: (2, B, z_dim) object and background latents.
+        generator: the step's random generator.
 
     Returns:
         ``(finite, loss, watched)`` with ``watched`` the outputs whose gradients are logged.
