@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +30,7 @@ from safetensors.torch import load_file, save_model
 from torch import nn
 
 from gan3dlib.config import from_dict, to_dict
+from gan3dlib.utils.atomic import atomic_folder
 
 __all__ = ["PretrainedMixin", "save_pretrained", "from_pretrained", "model_card"]
 
@@ -90,33 +90,12 @@ def save_pretrained(model: nn.Module, directory: str | os.PathLike[str], facts: 
     config = getattr(model, "config", None)
     if config is None:
         raise ValueError(f"model: expected a module with a `config` dataclass, got {type(model).__name__}")
-    target = Path(directory)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        header = {"format": FORMAT, "class": f"{type(model).__module__}.{type(model).__qualname__}", "config": to_dict(config)}
+    header = {"format": FORMAT, "class": f"{type(model).__module__}.{type(model).__qualname__}", "config": to_dict(config)}
+    with atomic_folder(directory) as staging:
         (staging / CONFIG_NAME).write_text(json.dumps(header, indent=2) + "\n", encoding="utf-8")
         save_model(model, str(staging / WEIGHTS_NAME), metadata={"format": FORMAT})
         (staging / CARD_NAME).write_text(model_card(model, facts), encoding="utf-8")
-        for path in staging.iterdir():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-        _swap_in(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    """Replaces ``target`` by ``staging`` keeping a complete folder at every instant but one rename."""
-    previous = target.with_name(target.name + ".previous")
-    if previous.exists():
-        shutil.rmtree(previous)
-    if target.exists():
-        os.replace(target, previous)
-    os.replace(staging, target)
-    shutil.rmtree(previous, ignore_errors=True)
+    return Path(directory)
 
 
 def _resolve(source: str | os.PathLike[str], revision: str | None, local_files_only: bool) -> Path:

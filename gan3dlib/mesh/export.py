@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,7 @@ from PIL import Image
 from gan3dlib.mesh.gltf import glb_bytes
 from gan3dlib.ops.mesh import vertex_normals
 from gan3dlib.render.texture import sample_texture
+from gan3dlib.utils.atomic import atomic_write_many
 from gan3dlib.utils.checks import check_faces, check_tensor, describe
 
 __all__ = ["export_obj", "export_glb", "export_ply", "export_mesh", "sample_vertex_colors"]
@@ -62,29 +62,6 @@ def _resolve_path(path: str | os.PathLike, ext: str) -> Path:
     if p.suffix.lower() != "." + ext:
         raise ValueError(f"path: expected a '.{ext}' file name or one without extension, got {str(path)!r}")
     return p
-
-
-def _atomic_write_many(files: list[tuple[Path, bytes]]) -> None:
-    """Writes each ``(path, data)`` to a synced hidden temporary file next to ``path`` (creating
-    parent directories), then ``os.replace``-s the targets in order; leftover temporaries are
-    removed on any failure."""
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for path, data in files:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-            temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        while temps:
-            os.replace(*temps[0])
-            temps.pop(0)
-    finally:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
 
 
 def _prepare(
@@ -214,7 +191,7 @@ def export_obj(
     obj = "".join([f"# gan3dlib mesh export: {len(positions)} vertices, {len(tri)} faces\n",
                    f"mtllib {mtl_path.name}\n", _fmt_rows("v", positions), _fmt_rows("vt", uv),
                    "usemtl material0\n", ("f %d/%d %d/%d %d/%d\n" * len(tri)) % corners])
-    _atomic_write_many([(png_path, png), (mtl_path, mtl.encode()), (obj_path, obj.encode())])
+    atomic_write_many([(png_path, png), (mtl_path, mtl.encode()), (obj_path, obj.encode())])
     return obj_path, mtl_path, png_path
 
 
@@ -267,7 +244,7 @@ def export_glb(
     texcoord = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=-1).astype(np.float32)
     data = glb_bytes(np.ascontiguousarray(positions, np.float32), nrm, texcoord, tri, png,
                       texture.shape[0] == 4, glb_path.stem)
-    _atomic_write_many([(glb_path, data)])
+    atomic_write_many([(glb_path, data)])
     return glb_path
 
 
@@ -314,7 +291,7 @@ def export_ply(
     header = ["ply", "format binary_little_endian 1.0", "comment gan3dlib mesh export",
               f"element vertex {len(vert)}", *(f"property {kinds[t]} {n}" for n, t in props),
               f"element face {len(face)}", "property list uchar int vertex_indices", "end_header", ""]
-    _atomic_write_many([(ply_path, "\n".join(header).encode("ascii") + vert.tobytes() + face.tobytes())])
+    atomic_write_many([(ply_path, "\n".join(header).encode("ascii") + vert.tobytes() + face.tobytes())])
     return ply_path
 
 

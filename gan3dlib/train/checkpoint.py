@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +28,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from gan3dlib.hub import load_state_strict
+from gan3dlib.utils.atomic import atomic_folder, staging_path
 
 __all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints"]
 
 _NAME = re.compile(r"^ckpt-(\d{9})$")
-
-
-def _fsync_folder(folder: Path) -> None:
-    for path in folder.iterdir():
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
 
 
 def _optimizer_tensors(name: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -76,11 +70,8 @@ def save_checkpoint(
     """
     if keep < 1:
         raise ValueError(f"keep: expected an integer >= 1, got {keep!r}")
-    folder = Path(run_folder) / "checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"ckpt-{round(kimg * 1000):09d}"
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder))
-    try:
+    target = Path(run_folder) / "checkpoints" / f"ckpt-{round(kimg * 1000):09d}"
+    with atomic_folder(target) as staging:
         model_tensors = {
             f"{name}/{key}": value.detach().cpu().contiguous()
             for name, module in models.items()
@@ -97,17 +88,10 @@ def save_checkpoint(
         save_file({k: v.detach().cpu().contiguous() for k, v in rng.items()}, str(staging / "rng.safetensors"))
         payload = {"kimg": kimg, "state": state, "optimizers": groups}
         (staging / "state.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        _fsync_folder(staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     for old in list_checkpoints(run_folder)[:-keep]:
         # Renamed out of the listing first, so a kill during the deletion never leaves a partial
         # "complete" checkpoint behind (the staging name is cleaned up when a run starts).
-        doomed = old.with_name(f".{old.name}.deleting.tmp")
+        doomed = staging_path(old)
         os.replace(old, doomed)
         shutil.rmtree(doomed, ignore_errors=True)
     return target

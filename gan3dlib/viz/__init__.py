@@ -6,10 +6,9 @@ Images returned here are float tensors (3, H, W) in [0, 1]; the generators' imag
 
 from __future__ import annotations
 
+from gan3dlib.viz.plots import line_plot_svg
 from gan3dlib.viz.sheets import (
-    GREY,
     ViewRenders,
-    atomic_write,
     normal_tile,
     render_mesh,
     render_views,
@@ -21,9 +20,7 @@ from gan3dlib.viz.sheets import (
 from gan3dlib.viz.video import interpolation_frames, save_gif, save_turntable, save_video, turntable_frames
 
 __all__ = [
-    "GREY",
     "ViewRenders",
-    "atomic_write",
     "normal_tile",
     "render_mesh",
     "render_views",
@@ -36,4 +33,5 @@ __all__ = [
     "save_gif",
     "save_video",
     "save_turntable",
+    "line_plot_svg",
 ]

@@ -47,7 +47,7 @@ from gan3dlib.scene.generator import SceneGenerator, SceneOutput
 from gan3dlib.utils.atomic import atomic_write
 from gan3dlib.utils.checks import check_positive, check_tensor, describe
 
-__all__ = ["GREY", "ViewRenders", "atomic_write", "eval_no_grad", "normal_tile", "render_mesh", "render_views",
+__all__ = ["GREY", "ViewRenders", "eval_no_grad", "normal_tile", "render_mesh", "render_views",
            "sample_sheet", "to_unit_range", "to_uint8_hwc", "save_image"]
 
 GREY = 0.0

@@ -30,7 +30,8 @@ from PIL import Image
 from gan3dlib.render.camera import rotation_matrix
 from gan3dlib.scene.generator import SceneGenerator, SceneOutput
 from gan3dlib.utils.checks import check_positive, check_tensor, describe
-from gan3dlib.viz.sheets import GREY, Background, atomic_write, eval_no_grad, render_mesh, to_uint8_hwc, to_unit_range
+from gan3dlib.utils.atomic import atomic_write
+from gan3dlib.viz.sheets import GREY, Background, eval_no_grad, render_mesh, to_uint8_hwc, to_unit_range
 
 __all__ = ["interpolation_frames", "turntable_frames", "save_gif", "save_video", "save_turntable"]
 
