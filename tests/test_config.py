@@ -122,3 +122,14 @@ def test_replace_nested_changes_only_the_named_fields():
         replace_nested(base, {"kimg.x": 1})
     with pytest.raises(ValueError, match="shading"):
         replace_nested(base, {"model.shading": "phong"})  # validated by the rebuilt level
+
+
+def test_the_top_level_exports_the_entry_points_and_imports_training_lazily():
+    import subprocess
+    import sys
+
+    code = ("import sys, gan3dlib; assert 'accelerate' not in sys.modules; "
+            "from gan3dlib import TrainConfig, train, cpu_preset, paper_preset, SceneGenerator, ablation; "
+            "assert cpu_preset('car').model.init == 'sheet' and paper_preset('ffhq').model.resolution == 128; "
+            "assert ablation(gan3dlib.SceneSpec(), 'CRISP').renderer_mode == 'crisp'")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -53,9 +53,7 @@ from gan3dlib.render.kaolin_camera import (
 from gan3dlib.render.fragments import RasterSettings
 from gan3dlib.render.kaolin_dibr import dibr_soft_mask
 from gan3dlib.render.kaolin_utils import prepare_vertices, texture_mapping
-from gan3dlib.render.raster_pytorch3d import PyTorch3DRasterizer
-from gan3dlib.render.raster_torch import TorchRasterizer
-from gan3dlib.render.renderer import SoftExtensionShader, default_backend
+from gan3dlib.render.renderer import SoftExtensionShader, make_rasterizer
 from gan3dlib.utils.checks import check_positive, check_tensor, describe
 
 __all__ = [
@@ -118,8 +116,7 @@ def _rasterizer(backend: object, device: torch.device, settings: RasterSettings)
     """Kaolin's backend names (and 'auto') map to the default backend of the device."""
     if not isinstance(backend, str) or backend not in _BACKENDS:
         raise ValueError(f"backend: expected one of {list(_BACKENDS)}, got {describe(backend)}")
-    name = default_backend(device) if backend in ("auto", *_KAOLIN_BACKENDS) else backend
-    return TorchRasterizer(settings) if name == "torch" else PyTorch3DRasterizer(settings)
+    return make_rasterizer("auto" if backend in _KAOLIN_BACKENDS else backend, device, settings)
 
 
 def _to_screen(image: torch.Tensor, depth: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:

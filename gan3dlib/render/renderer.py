@@ -224,6 +224,12 @@ class SoftExtensionRenderer(nn.Module):
 
     def __init__(self, rasterizer: nn.Module, shader: SoftExtensionShader) -> None:
         super().__init__()
+        settings = getattr(rasterizer, "settings", None)
+        if settings is not None and shader.soft and (settings.blur_px, settings.depth_slope) != (
+                shader.blur_px, shader.depth_slope):
+            raise ValueError(
+                f"shader: its band and depth slope ({shader.blur_px}, {shader.depth_slope}) must be the rasterizer's "
+                f"({settings.blur_px}, {settings.depth_slope}); build both from one RendererConfig")
         self.rasterizer = rasterizer
         self.shader = shader
 
@@ -244,6 +250,14 @@ class SoftExtensionRenderer(nn.Module):
         screen_verts, faces = check_screen_inputs(screen_verts, faces)
         fragments = self.rasterizer(screen_verts.detach(), faces)
         return self.shader(fragments, screen_verts, faces, **shader_kwargs)
+
+
+def make_rasterizer(backend: str, device: torch.device | str, settings: RasterSettings) -> nn.Module:
+    """The rasterizer of ``backend`` (``'auto'``: [`default_backend`][gan3dlib.render.renderer.default_backend] of ``device``)."""
+    name = default_backend(device) if backend == "auto" else backend
+    if name not in ("torch", "pytorch3d"):
+        raise ValueError(f"backend: expected 'auto', 'torch' or 'pytorch3d', got {backend!r}")
+    return TorchRasterizer(settings) if name == "torch" else PyTorch3DRasterizer(settings)
 
 
 def default_backend(device: torch.device | str) -> str:
@@ -309,9 +323,7 @@ class RendererConfig:
 
     def build(self, device: torch.device | str = "cpu") -> SoftExtensionRenderer:
         """Builds the renderer, resolving ``backend='auto'`` for ``device``."""
-        backend = default_backend(device) if self.backend == "auto" else self.backend
-        settings = self.raster_settings()
-        rasterizer = TorchRasterizer(settings) if backend == "torch" else PyTorch3DRasterizer(settings)
+        rasterizer = make_rasterizer(self.backend, device, self.raster_settings())
         shader = SoftExtensionShader(
             blur_px=self.blur_px,
             depth_slope=self.depth_slope,

@@ -160,3 +160,20 @@ def test_bad_input_names_the_argument(make, match):
 def test_bad_settings_name_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RasterSettings(**kwargs)
+
+
+def test_a_renderer_refuses_a_shader_whose_band_is_not_the_rasterizers():
+    from gan3dlib.render.fragments import RasterSettings
+    from gan3dlib.render.raster_torch import TorchRasterizer
+    from gan3dlib.render.renderer import SoftExtensionRenderer, SoftExtensionShader, make_rasterizer
+
+    rasterizer = TorchRasterizer(RasterSettings(image_size=(8, 8), blur_px=1.0))
+    SoftExtensionRenderer(rasterizer, SoftExtensionShader(blur_px=1.0))
+    with pytest.raises(ValueError, match="band and depth slope"):
+        SoftExtensionRenderer(rasterizer, SoftExtensionShader(blur_px=2.0))
+    with pytest.raises(ValueError, match="band and depth slope"):
+        SoftExtensionRenderer(rasterizer, SoftExtensionShader(blur_px=1.0, depth_slope=0.1))
+    SoftExtensionRenderer(rasterizer, SoftExtensionShader(blur_px=3.0, soft=False))  # crisp: no band
+    assert isinstance(make_rasterizer("torch", "cpu", rasterizer.settings), TorchRasterizer)
+    with pytest.raises(ValueError, match="backend"):
+        make_rasterizer("opengl", "cpu", rasterizer.settings)
