@@ -23,7 +23,7 @@ from gan3dlib.utils.json_files import write_json
 __all__ = ["CURVE_METRICS", "ShapeCurve", "read_curve"]
 
 # Metrics whose floor-to-truth gap is reported at every point (with "shape_gap", the mean over GAP_METRICS).
-CURVE_METRICS = (*GAP_METRICS, "front_error", "back", "depth_ratio")
+CURVE_METRICS = (*GAP_METRICS, "front", "back", "z_offset", "depth_ratio")
 FILENAME = "shape_curve.json"
 
 

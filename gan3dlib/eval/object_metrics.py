@@ -17,10 +17,17 @@ For one cloud with quantile ranges ``W`` (along X), ``H`` (Y) and ``D`` (Z) and 
 - ``front = z_max / (W / 2)`` and ``back = -z_min / (W / 2)``: how far the surface reaches towards
   and away from the camera, from the rotation centre (the origin, which every viewpoint turns the
   object about), in half-widths. A sphere centred at the origin has 1 and 1; a face with a nose has
-  ``front > back``; its hollow (depth-inverted) copy has ``back > front``.
+  ``front > back``; its hollow (depth-inverted) copy has ``back > front``. Both also move when the
+  whole object sits in front of or behind the rotation centre, hence:
+- ``front_relief = (z_max + z_min - 2 z_c) / (W / 2)``, with ``z_c`` the centroid of the surface: how
+  much further the surface reaches towards the camera than away from it, measured from the object's
+  own centre, so a shift along the viewing axis does not change it. 0 for anything symmetric front
+  to back (a sphere, an ellipsoid, a car seen from the side), > 0 with a nose, < 0 when the relief
+  is behind (the hollow copy);
+- ``z_offset = z_c / (W / 2)``: how far the object's centre sits in front of the rotation centre.
 
-All five are scale-free, so no alignment is needed. Errors against a matched ground-truth object
-are absolute differences ([`statistic_errors`][gan3dlib.eval.object_metrics.statistic_errors]).
+All are scale-free, so no alignment is needed. Errors against a matched ground-truth object are
+absolute differences ([`statistic_errors`][gan3dlib.eval.object_metrics.statistic_errors]).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from gan3dlib.utils.checks import check_tensor
 
 __all__ = ["STATISTICS", "extent_statistics", "statistic_errors"]
 
-STATISTICS = ("aspect_mid", "aspect_thin", "depth_ratio", "front", "back")
+STATISTICS = ("aspect_mid", "aspect_thin", "depth_ratio", "front", "back", "front_relief", "z_offset")
 
 
 def _quantile_range(values: torch.Tensor, q: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,12 +69,15 @@ def extent_statistics(points: torch.Tensor, quantile: float = 0.01) -> dict[str,
     axes = torch.linalg.eigh(covariance).eigenvectors  # (B, 3, 3), columns by ascending variance
     p_low, p_high = _quantile_range(centred @ axes, quantile)
     principal = (p_high - p_low).sort(dim=-1, descending=True).values.clamp(min=1e-12)
+    z_centre = points[..., 2].mean(dim=1)
     return {
         "aspect_mid": principal[:, 1] / principal[:, 0],
         "aspect_thin": principal[:, 2] / principal[:, 0],
         "depth_ratio": extent[:, 2] / extent[:, 0],
         "front": high[:, 2] / half_width,
         "back": -low[:, 2] / half_width,
+        "front_relief": (high[:, 2] + low[:, 2] - 2 * z_centre) / half_width,
+        "z_offset": z_centre / half_width,
     }
 
 

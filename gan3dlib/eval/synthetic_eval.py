@@ -14,8 +14,10 @@ scores any set against it:
   ([`coverage_and_mmd`][gan3dlib.eval.point_metrics.coverage_and_mmd]: coverage and fidelity of the distribution);
 - **proportions and relief** ([`gan3dlib.eval.object_metrics`][gan3dlib.eval.object_metrics]): ``aspect_error``,
   ``depth_extent_error``, ``relief_error`` and ``front_error`` against the Chamfer-nearest
-  ground-truth object, and the set's mean statistics (``aspect_mid``, ``aspect_thin``,
-  ``depth_ratio``, ``front``, ``back``) beside the ground truth's.
+  ground-truth object, the set's mean statistics (``aspect_mid``, ``aspect_thin``, ``depth_ratio``,
+  ``front``, ``back``, ``front_relief``, ``z_offset``) beside the ground truth's, and
+  ``relief_side``, the fraction of objects whose ``front_relief`` is on the ground truth's side by
+  at least half of its mean (a nose in front, not a bulge behind).
 
 A number alone says little; [`gap_closed`][gan3dlib.eval.synthetic_eval.gap_closed] puts it between a floor
 (the clean initial shape) and a target (held-out ground truth, or the supervised oracle) from
@@ -49,7 +51,7 @@ CANONICAL_YAWS_DEGREES = (-30.0, 0.0, 30.0)
 LOWER_IS_BETTER = {
     "depth_error": True, "normal_error": True, "mask_iou": False, "hollow_fraction": True, "chamfer": True,
     "cov": False, "mmd": True, "aspect_error": True, "depth_extent_error": True, "relief_error": True,
-    "front_error": True, **{name: None for name in STATISTICS},
+    "front_error": True, "relief_side": False, **{name: None for name in STATISTICS},
 }
 
 
@@ -93,6 +95,9 @@ class ShapeScore:
     depth_ratio: float = math.nan
     front: float = math.nan
     back: float = math.nan
+    front_relief: float = math.nan
+    z_offset: float = math.nan
+    relief_side: float = math.nan
 
     def as_dict(self) -> dict:
         """Plain dict (for JSON)."""
@@ -235,11 +240,16 @@ class ShapeReference:
         matched = surfaces["matched"]
         statistics = extent_statistics(points)
         means = {name: float(statistics[name].mean()) for name in STATISTICS}
+        # The fraction of objects whose relief is on the camera's side, as the ground truth's is (NaN
+        # when the ground truth has no front-to-back asymmetry to speak of).
+        truth_relief = float(self.statistics["front_relief"].mean())
+        relief_side = (float((statistics["front_relief"] * math.copysign(1, truth_relief) > abs(truth_relief) / 2)
+                             .double().mean()) if abs(truth_relief) > 0.05 else math.nan)
         return ShapeScore(
             depth_error=match.depth_error, mask_iou=match.mask_iou, hollow_fraction=match.hollow_fraction,
             num_generated=len(shapes), num_truth=self.num_truth, normal_error=match.normal_error,
             chamfer=float(surfaces["distances"].amin(dim=0).mean()), cov=surfaces["cov"], mmd=surfaces["mmd"],
-            **statistic_errors(statistics, self.statistics, matched), **means,
+            **statistic_errors(statistics, self.statistics, matched), **means, relief_side=relief_side,
         )
 
     def truth_statistics(self) -> dict[str, float]:
@@ -260,9 +270,10 @@ def gap_closed(value: float, floor: float, target: float) -> float:
 
 
 # The metrics whose floor-to-target gap summarises a run: depth maps, surfaces, proportions, and the
-# frontal relief of the whole set ("front", a mean: matched errors such as "front_error" reward
-# generating the least-featured members of the distribution, a mean does not).
-GAP_METRICS = ("depth_error", "normal_error", "chamfer", "aspect_error", "front")
+# frontal relief of the whole set ("front_relief", a mean: matched errors such as "front_error"
+# reward generating the least-featured members of the distribution, a mean does not; and measured
+# from the object's own centre, so a shift towards the camera is not mistaken for relief).
+GAP_METRICS = ("depth_error", "normal_error", "chamfer", "aspect_error", "front_relief")
 
 
 def gaps(score: dict, floor: dict, target: dict, metrics: Sequence[str] = GAP_METRICS) -> tuple[dict, float]:

@@ -48,8 +48,11 @@ UNTRAINED = "untrained"
 # The paper's ordering as (worse, better) pairs of ablations.
 ORDERING = (("CRISP", "SOFT"), ("SOFT", "SIZE"), ("SIZE", "FULL"), ("VIEW", "FULL"), ("CRISP", "FULL"))
 METRICS = ("depth_error", "normal_error", "mask_iou", "hollow_fraction", "chamfer", "aspect_error",
-           "depth_extent_error", "relief_error", "front_error", "front", "back", "depth_ratio", "aspect_thin",
+           "depth_extent_error", "relief_error", "front_error", "front", "back", "front_relief", "z_offset",
+           "relief_side", "depth_ratio", "aspect_thin",
            "cov", "mmd", "fid", "kid")
+# Bumped whenever a metric's definition changes: cached scores of another version are recomputed.
+METRICS_VERSION = 2
 # Table columns: key, header, multiplier, format.
 COLUMNS = (
     ("depth_error", "depth err ↓", 1, ".3f"),
@@ -57,9 +60,9 @@ COLUMNS = (
     ("mask_iou", "IoU ↑", 1, ".3f"),
     ("chamfer", "Chamfer ×10³ ↓", 1000, ".2f"),
     ("aspect_error", "aspect err ↓", 1, ".3f"),
-    ("front_error", "front err ↓", 1, ".3f"),
-    ("front", "front", 1, ".2f"),
-    ("back", "back", 1, ".2f"),
+    ("front_relief", "frontal relief", 1, ".2f"),
+    ("relief_side", "relief in front ↑", 1, ".2f"),
+    ("z_offset", "z offset", 1, ".2f"),
     ("depth_ratio", "depth/width", 1, ".2f"),
     ("cov", "COV ↑", 1, ".3f"),
     ("mmd", "MMD ×10³ ↓", 1000, ".2f"),
@@ -196,7 +199,7 @@ def run_ablation_ladder(
 
     out, scoring = Path(out), scoring or LadderScoring()
     extractor = RandomProjectionFeatures() if extractor is None else extractor
-    key = {**dataclasses.asdict(scoring), "extractor": extractor.name}
+    key = {**dataclasses.asdict(scoring), "extractor": extractor.name, "metrics": METRICS_VERSION}
     rows: list[dict] = []
     references: dict[int, tuple[ShapeReference, dict]] = {}
     runs = ladder_configs(base, (UNTRAINED, *names), seeds, out, variants)

@@ -35,23 +35,31 @@ def face_reference() -> ShapeReference:
     return ShapeReference(synthetic_preset("face", 100, 32, 0), num_truth=32, num_points=256)
 
 
-def wrong_copies(reference: ShapeReference, vertices: torch.Tensor) -> dict[str, torch.Tensor]:
+def wrong_copies(reference: ShapeReference, vertices: torch.Tensor, indices: range) -> dict[str, torch.Tensor]:
     """Deliberately wrong answers on the truth's own topology (so only the shape differs)."""
-    directions = reference.scenes.topology.directions.float()
+    from gan3dlib.data.synthetic import _generator
+    from gan3dlib.data.synthetic_shapes import sample_shape
+
+    config = reference.scenes.config
+    directions = reference.scenes.topology.directions
+    mirror = torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64)
+    # The mirror image z -> -z of each object, drawn from its own shape stream at mirrored directions:
+    # the nose goes to the back (the hollow-mask illusion), every other proportion stays.
+    hollow = torch.stack([sample_shape(_generator(config.seed, i, "shape"), directions * mirror, config)
+                          for i in indices]) * mirror.float()
     radius = vertices.norm(dim=-1)
-    mirrored = torch.cdist(directions * torch.tensor([1.0, 1.0, -1.0]), directions).argmin(dim=1)
     return {
-        "sphere": (directions * radius.mean()).expand_as(vertices).contiguous(),
+        "sphere": (directions.float() * radius.mean()).expand_as(vertices).contiguous(),
         "flattened": vertices * torch.tensor([1.0, 1.0, 0.5]),
-        # The same radial function seen through a mirror z -> -z: the nose goes to the back.
-        "hollow": radius[:, mirrored, None] * directions,
+        "hollow": hollow,
     }
 
 
 def test_every_metric_ranks_wrong_faces_below_the_truth(face_reference):
     truth = face_reference.held_out(NUM)
     scores = {"truth": face_reference.score(truth)}
-    for name, vertices in wrong_copies(face_reference, truth.vertices).items():
+    held_out = range(face_reference.num_truth, face_reference.num_truth + NUM)
+    for name, vertices in wrong_copies(face_reference, truth.vertices, held_out).items():
         scores[name] = face_reference.score(face_reference.held_out(NUM, vertices))
     scene = tiny_scene()
     floor, scale = floor_vertices(scene, face_reference)
@@ -62,8 +70,12 @@ def test_every_metric_ranks_wrong_faces_below_the_truth(face_reference):
         for metric in ERRORS:
             assert getattr(scores[wrong], metric) > getattr(best, metric), (wrong, metric)
         assert scores[wrong].mask_iou < best.mask_iou, wrong
-    # The hollow copy has its relief behind the object; the truth in front.
+    # The hollow copy has its relief behind the object; the truth in front (every held-out object).
     assert best.front > best.back + 0.2 and scores["hollow"].back > scores["hollow"].front + 0.2
+    assert best.front_relief > 0.15 and scores["hollow"].front_relief < -0.15 and abs(scores["sphere"].front_relief) < 0.02
+    # (the same surface, tessellated by the front-back asymmetric sphere grid: equal up to that)
+    assert scores["hollow"].front_relief == pytest.approx(-best.front_relief, abs=0.05)
+    assert best.relief_side > 0.8 and scores["hollow"].relief_side == 0.0 and scores["sphere"].relief_side == 0.0
     # The statistics of held-out truth match the reference's, those of the floor do not.
     truth_means = face_reference.truth_statistics()
     assert abs(best.front - truth_means["front"]) < 0.05
@@ -74,7 +86,7 @@ def test_car_metrics_and_the_sheet_floor():
     reference = ShapeReference(synthetic_preset("car", 100, 32, 0), num_truth=24, num_points=256)
     truth = reference.held_out(8)
     scores = {"truth": reference.score(truth)}
-    wrong = wrong_copies(reference, truth.vertices)
+    wrong = wrong_copies(reference, truth.vertices, range(reference.num_truth, reference.num_truth + 8))
     for name in ("sphere", "flattened"):
         scores[name] = reference.score(reference.held_out(8, wrong[name]))
     scene = tiny_scene("sheet")

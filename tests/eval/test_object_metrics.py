@@ -20,7 +20,7 @@ def box_cloud(a: float, b: float, c: float, offset=(0.0, 0.0, 0.0), n: int = 9) 
 def test_box_statistics_match_closed_forms():
     stats = extent_statistics(box_cloud(0.5, 0.8, 0.3, offset=(0.0, 0.0, 0.1)), quantile=0.0)
     expected = {"aspect_mid": 0.5 / 0.8, "aspect_thin": 0.3 / 0.8, "depth_ratio": 0.3 / 0.5,
-                "front": 0.4 / 0.5, "back": 0.2 / 0.5}
+                "front": 0.4 / 0.5, "back": 0.2 / 0.5, "front_relief": 0.0, "z_offset": 0.1 / 0.5}
     for name, value in expected.items():
         assert float(stats[name]) == pytest.approx(value, abs=1e-9), name
 
@@ -42,7 +42,24 @@ def test_sphere_points_give_unit_statistics():
     points = torch.nn.functional.normalize(torch.randn(2, 20000, 3, generator=g, dtype=torch.float64), dim=-1)
     stats = extent_statistics(points * 0.5, quantile=0.0)
     for name in STATISTICS:
-        assert torch.allclose(stats[name], torch.ones(2, dtype=torch.float64), atol=0.03), name
+        expected = 0.0 if name in ("front_relief", "z_offset") else 1.0
+        assert torch.allclose(stats[name], torch.full((2,), expected, dtype=torch.float64), atol=0.03), name
+
+
+def test_relief_is_measured_from_the_objects_centre_not_the_rotation_centre():
+    g = torch.Generator().manual_seed(1)
+    sphere = torch.nn.functional.normalize(torch.randn(1, 20000, 3, generator=g, dtype=torch.float64), dim=-1) * 0.5
+    nose = sphere.clone()
+    tip = nose[..., 2] > 0.45  # a cap near the front pole pushed out: a protrusion towards the camera
+    nose[..., 2] = torch.where(tip, nose[..., 2] + 0.2, nose[..., 2])
+    shift = torch.tensor([0.0, 0.0, 0.3], dtype=torch.float64)
+    s_nose, s_moved = extent_statistics(nose, 0.0), extent_statistics(nose + shift, 0.0)
+    assert float(s_nose["front_relief"]) > 0.3
+    assert float(s_moved["front_relief"]) == pytest.approx(float(s_nose["front_relief"]), abs=1e-9)
+    assert float(s_moved["front"]) > float(s_nose["front"]) + 0.5  # "front" moves with the object, relief does not
+    assert float(s_moved["z_offset"] - s_nose["z_offset"]) == pytest.approx(0.6, abs=1e-3)  # 0.3 / half-width 0.5
+    hollow = nose * torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64)
+    assert float(extent_statistics(hollow, 0.0)["front_relief"]) == pytest.approx(-float(s_nose["front_relief"]))
 
 
 def test_relief_on_the_wrong_side_is_seen():
