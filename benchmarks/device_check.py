@@ -134,7 +134,7 @@ def step_rows(device: torch.device, sizes: dict, precision: str) -> list[dict]:
     from gan3dlib.nets import DiscriminatorConfig
     from gan3dlib.presets import PRESET_SPECS
     from gan3dlib.train.config import TrainConfig
-    from gan3dlib.train.loop import discriminator_step, generator_step
+    from gan3dlib.train.steps import discriminator_step, generator_step
 
     n, batch = sizes["step_resolution"], sizes["step_batch"]
     spec = dataclasses.replace(PRESET_SPECS["ffhq"], resolution=n)

@@ -24,7 +24,6 @@ import functools
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 from accelerate import Accelerator
@@ -32,15 +31,22 @@ from accelerate.utils import DistributedDataParallelKwargs
 
 from gan3dlib.config import save_config, to_json
 from gan3dlib.nets import DiscriminatorConfig
-from gan3dlib.train.checkpoint import load_checkpoint, save_checkpoint
+from gan3dlib.train.artifacts import (
+    sample_latents,
+    write_checkpoint,
+    write_interpolation,
+    write_missing_end_artifacts,
+    write_sample_sheet,
+)
+from gan3dlib.train.checkpoint import load_checkpoint
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.ema import EMAConfig, ModelEMA
-from gan3dlib.train.loss import generator_loss, r1_penalty
 from gan3dlib.train.run_folder import RunLock, RunStart, plan_run, remove_staging
 from gan3dlib.train.run_log import RunLog
+from gan3dlib.train.steps import discriminator_step, generator_step, rms_gradients
 from gan3dlib.utils.checks import data_checks
 
-__all__ = ["train", "TrainResult", "build_dataset", "step_seed", "discriminator_step", "generator_step"]
+__all__ = ["train", "TrainResult", "build_dataset", "step_seed"]
 
 
 def step_seed(seed: int, step: int, rank: int, stream: int) -> int:
@@ -111,12 +117,6 @@ class _StepBatches(torch.utils.data.IterableDataset):
             step += workers
 
 
-def _sanitize_gradients(module: torch.nn.Module) -> None:
-    for p in module.parameters():
-        if p.grad is not None:
-            torch.nan_to_num_(p.grad, nan=0.0, posinf=1e5, neginf=-1e5)
-
-
 def train(config: TrainConfig, accelerator: Accelerator | None = None, max_steps: int | None = None) -> TrainResult:
     """Trains a scene generator against a discriminator on ``config.data``, or continues the run in ``out``.
 
@@ -157,6 +157,18 @@ def _record_config(config: TrainConfig, path: Path) -> None:
     """Writes the run's config unless the file already holds exactly this config."""
     if not path.is_file() or path.read_text(encoding="utf-8") != to_json(config):
         save_config(config, path)
+
+
+def _finished_run(config: TrainConfig, start: RunStart, accelerator: Accelerator) -> TrainResult:
+    """A run that already reached its k-images: trains nothing, writes only missing end-of-run artifacts."""
+    run = Path(config.out)
+    state = json.loads((start.checkpoint / "state.json").read_text(encoding="utf-8"))["state"]
+    accelerator.print(f"{run} is finished: {start.kimg:g} of {config.kimg:g} kimg trained; nothing to do "
+                      "(pass a larger --kimg to train longer)")
+    if accelerator.is_main_process:
+        write_missing_end_artifacts(config, start.checkpoint, round(start.kimg * 1000))
+    accelerator.wait_for_everyone()
+    return TrainResult(start.kimg, int(state["step"]), int(state["skipped_steps"]), 0.0, {}, run, config)
 
 
 def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_steps: int | None) -> TrainResult:
@@ -206,7 +218,7 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
     started = time.time()
     steps_run = 0
     next_sample = nimg + config.sample_kimg * 1000
-    sample_latents = _sample_latents(config)
+    latents_for_samples = sample_latents(config)
     log = RunLog(config, G_plain, start_kimg, accelerator.is_main_process)
     next_eval = nimg + (config.eval_kimg or 0) * 1000
     if nimg == 0:
@@ -241,202 +253,21 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
             losses = {"loss_D": float(d_losses[0] + d_losses[1]), "loss_G": float(loss_g.detach()),
                       "loss_R1": float(d_losses[2])}
             rate = steps_run * config.batch_size / max(time.time() - started, 1e-9)
-            log.log(nimg, {**losses, **_rms_grads(watched), "images_per_second": rate, "skipped_steps": skipped})
+            log.log(nimg, {**losses, **rms_gradients(watched), "images_per_second": rate, "skipped_steps": skipped})
         if accelerator.is_main_process and (nimg >= next_sample or nimg >= target_nimg):
             next_sample += config.sample_kimg * 1000
-            _sample_sheet(G_ema.module, sample_latents, run / "samples" / f"sheet-{nimg / 1000:010.3f}kimg.png", config.seed)
+            write_sample_sheet(G_ema.module, latents_for_samples, run / "samples" / f"sheet-{nimg / 1000:010.3f}kimg.png", config.seed)
         if config.eval_kimg is not None and (nimg >= next_eval or nimg >= target_nimg):
             next_eval += config.eval_kimg * 1000
             log.shape_point(G_ema.module, nimg)
         if nimg >= next_checkpoint or stopping:
             next_checkpoint += config.checkpoint_kimg * 1000
-            _checkpoint(accelerator, config, run, nimg, step, skipped, G_plain, D_plain, G_ema, opt_G, opt_D)
+            write_checkpoint(accelerator, config, run, nimg, step, skipped, G_plain, D_plain, G_ema, opt_G, opt_D)
 
     log.close()
     if accelerator.is_main_process and steps_run:
-        _interpolation(G_ema.module, sample_latents, run / "samples" / "interpolation.gif")
+        write_interpolation(G_ema.module, latents_for_samples, run / "samples" / "interpolation.gif")
     accelerator.wait_for_everyone()
     return TrainResult(nimg / 1000, step, skipped, time.time() - started, losses, run, config)
 
-
-def discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents, generator, r1_gamma: float):
-    """D phase: fakes without gradients; D(fake) and D(real) (+ lazy R1 when ``r1_gamma``) in two backward passes.
-
-    Args:
-        accelerator: the run's Accelerator (autocast, backward, cross-process agreement on skips).
-        config: the run's [`TrainConfig`][gan3dlib.train.config.TrainConfig] (``r1_interval``).
-        G_plain: the unwrapped generator; ``G_plain(z_obj, z_bg, generator=...)`` returns an object
-            with ``image`` (B, 3, N, N).
-        D: the (wrapped) discriminator.
-        opt_D: its optimizer.
-        real: (B, 3, N, N) real images.
-        latents: (2, B, z_dim) object and background latents.
-        generator: the step's random generator.
-        r1_gamma: R1 weight of this step (0: no R1 this step).
-
-    Returns:
-        ``(finite, (loss_fake, loss_real, loss_r1))``, losses detached; the update is skipped on every
-        process when any loss is non-finite on any process.
-    """
-    D.requires_grad_(True)
-    with torch.no_grad(), accelerator.autocast():
-        fake = G_plain(latents[0], latents[1], generator=generator).image
-    with accelerator.no_sync(D), accelerator.autocast():
-        loss_fake = torch.nn.functional.softplus(D(fake)).mean()
-    finite = _all_finite(accelerator, loss_fake)
-    accelerator.backward(loss_fake if finite else loss_fake * 0)
-    real_input = real.detach().requires_grad_(r1_gamma > 0)
-    with accelerator.autocast():
-        real_logits = D(real_input)
-        loss_real = torch.nn.functional.softplus(-real_logits).mean()
-        loss_r1 = (r1_penalty(real_input, real_logits) * (r1_gamma / 2) * config.r1_interval if r1_gamma > 0
-                   else loss_real * 0)
-    finite = _all_finite(accelerator, loss_real + loss_r1) and finite
-    accelerator.backward((loss_real + loss_r1) if finite else (loss_real + loss_r1) * 0)
-    if finite:
-        _sanitize_gradients(D)
-        opt_D.step()
-    opt_D.zero_grad(set_to_none=True)
-    return finite, (loss_fake.detach(), loss_real.detach(), loss_r1.detach())
-
-
-def generator_step(accelerator, G, D, D_plain, opt_G, latents, generator):
-    """G phase: D frozen and unwrapped (no gradient sync for it), G wrapped; ``softplus(-D(G(z)))``.
-
-    Args:
-        accelerator: the run's Accelerator.
-        G: the (wrapped) generator; its output has ``image``, ``shape_image``, ``texture`` and
-            ``background`` (the last three are watched for their gradients).
-        D: the (wrapped) discriminator, frozen here.
-        D_plain: the unwrapped discriminator that scores the fakes.
-        opt_G: G's optimizer.
-        latents: (2, B, z_dim) object and background latents.
-        generator: the step's random generator.
-
-    Returns:
-        ``(finite, loss, watched)`` with ``watched`` the outputs whose gradients are logged.
-    """
-    D.requires_grad_(False)
-    with accelerator.autocast():
-        out = G(latents[0], latents[1], generator=generator)
-        watched = _retain_grads(out)
-        loss = generator_loss(D_plain(out.image))
-    finite = _all_finite(accelerator, loss)
-    accelerator.backward(loss if finite else loss * 0)
-    if finite:
-        _sanitize_gradients(G)
-        opt_G.step()
-    opt_G.zero_grad(set_to_none=True)
-    return finite, loss.detach(), watched
-
-
-def _all_finite(accelerator: Accelerator, loss: torch.Tensor) -> bool:
-    """True when the loss is finite on every process (all processes then skip or step together)."""
-    flag = torch.isfinite(loss.detach()).float().reshape(1)
-    return bool(accelerator.gather(flag).min() > 0)
-
-
-def _average_buffers(accelerator: Accelerator, module: torch.nn.Module) -> None:
-    """Averages floating buffers (StyleGAN's ``w_avg`` tracks each process's own latents)."""
-    if accelerator.num_processes == 1:
-        return
-    for buffer in module.buffers():
-        if buffer.is_floating_point():
-            buffer.copy_(accelerator.reduce(buffer.detach().clone(), reduction="mean"))
-
-
-def _checkpoint(accelerator, config, run, nimg, step, skipped, G, D, G_ema, opt_G, opt_D) -> None:
-    """Checkpoint (all processes' RNG gathered to the main one) plus the exported G_ema."""
-    for module in (G, D, G_ema.module):
-        _average_buffers(accelerator, module)
-    rng = accelerator.gather(torch.get_rng_state().to(accelerator.device).unsqueeze(0)).cpu()
-    if accelerator.is_main_process:
-        states = {f"torch_cpu_{i}": rng[i] for i in range(rng.shape[0])}
-        save_checkpoint(
-            run, nimg / 1000, {"G": G, "D": D, "G_ema": G_ema.module}, {"G": opt_G, "D": opt_D}, states,
-            {"step": step, "skipped_steps": skipped, "nimg": nimg}, keep=config.keep_checkpoints,
-        )
-        G_ema.module.save_pretrained(run / "model", facts=_facts(config, nimg))
-    accelerator.wait_for_everyone()
-
-
-def _sample_sheet(scene, latents: torch.Tensor, path: Path, seed: int) -> None:
-    """A Figure-1 style sheet of G_ema for fixed latents (8 rows)."""
-    from gan3dlib.viz import sample_sheet, save_image
-
-    device = next(scene.parameters()).device
-    sheet = sample_sheet(scene, latents[0].to(device), latents[1].to(device), seed=seed)
-    save_image(sheet, path)
-
-
-def _interpolation(scene, latents: torch.Tensor, path: Path) -> None:
-    """A latent-interpolation GIF of G_ema at three viewpoints (the paper's Figure 5)."""
-    from gan3dlib.viz import interpolation_frames, save_gif
-
-    device = next(scene.parameters()).device
-    frames = interpolation_frames(scene, latents[0, 0].to(device), latents[0, 1].to(device), num_frames=16)
-    save_gif(frames, path, fps=8)
-
-
-def _finished_run(config: TrainConfig, start: RunStart, accelerator: Accelerator) -> TrainResult:
-    """A run that already reached its k-images: trains nothing, writes only missing end-of-run artifacts.
-
-    The artifacts are the exported model (``model/``), the last sample sheet and the interpolation GIF,
-    made from the G_ema of the newest checkpoint.
-    """
-    run = Path(config.out)
-    nimg = round(start.kimg * 1000)
-    state = json.loads((start.checkpoint / "state.json").read_text(encoding="utf-8"))["state"]
-    accelerator.print(f"{run} is finished: {start.kimg:g} of {config.kimg:g} kimg trained; nothing to do "
-                      "(pass a larger --kimg to train longer)")
-    if accelerator.is_main_process:
-        sheet = run / "samples" / f"sheet-{nimg / 1000:010.3f}kimg.png"
-        paths = (run / "model" / "model.safetensors", sheet, run / "samples" / "interpolation.gif")
-        if not all(path.is_file() for path in paths):
-            torch.manual_seed(config.seed)
-            G_ema = config.model.scene_config().build()
-            load_checkpoint(start.checkpoint, {"G_ema": G_ema}, {})
-            latents = _sample_latents(config)
-            if not paths[0].is_file():
-                G_ema.save_pretrained(run / "model", facts=_facts(config, nimg))
-            if not sheet.is_file():
-                _sample_sheet(G_ema, latents, sheet, config.seed)
-            if not paths[2].is_file():
-                _interpolation(G_ema, latents, paths[2])
-    accelerator.wait_for_everyone()
-    return TrainResult(start.kimg, int(state["step"]), int(state["skipped_steps"]), 0.0, {}, run, config)
-
-
-def _sample_latents(config: TrainConfig) -> torch.Tensor:
-    """(2, 8, z_dim) the fixed object and background latents of the run's sample sheets and GIF."""
-    z_dim = config.model.z_dim
-    return torch.randn(2, 8, z_dim, generator=torch.Generator().manual_seed(config.seed))
-
-
-def _retain_grads(out) -> dict[str, torch.Tensor]:
-    """The generated shape image, texture and background, kept with their gradients after backward."""
-    watched = {"shape": out.shape_image, "texture": out.texture, "background": out.background}
-    for tensor in watched.values():
-        if tensor.requires_grad:
-            tensor.retain_grad()
-    return watched
-
-
-def _rms_grads(watched: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Root-mean-square gradient of the last G step at each watched output (``grad_shape`` ...)."""
-    return {f"grad_{name}": float(t.grad.float().square().mean().sqrt()) if t.grad is not None else float("nan")
-            for name, t in watched.items()}
-
-
-def _facts(config: TrainConfig, nimg: int) -> dict[str, Any]:
-    return {
-        "name": f"gan3dlib scene generator ({Path(config.out).name})",
-        "data": config.data,
-        "kimg": f"{nimg / 1000:.3f}",
-        "resolution": config.model.resolution,
-        "batch_size": config.batch_size,
-        "r1_gamma": f"{config.resolved_r1_gamma:.4g}",
-        "mixed_precision": config.mixed_precision,
-        "lr (G, D)": f"{config.g_lr}, {config.d_lr}",
-    }
 

@@ -35,7 +35,7 @@ def recording_dataset(config):
 
 loop.build_dataset = recording_dataset
 captured = {}
-original_checkpoint = loop._checkpoint
+original_checkpoint = loop.write_checkpoint
 
 
 def capture(accelerator, config, run, nimg, step, skipped, G, D, G_ema, opt_G, opt_D):
@@ -46,7 +46,7 @@ def capture(accelerator, config, run, nimg, step, skipped, G, D, G_ema, opt_G, o
     original_checkpoint(accelerator, config, run, nimg, step, skipped, G, D, G_ema, opt_G, opt_D)
 
 
-loop._checkpoint = capture
+loop.write_checkpoint = capture
 config = tiny_config(data, out / "run", kimg=0.016, batch_size=4, checkpoint_kimg=1.0)
 result = loop.train(config)
 rank = int(__import__("os").environ.get("RANK", "0"))
