@@ -27,20 +27,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import operator
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from gan3dlib.config import from_dict, to_dict
+from gan3dlib.data.synthetic_files import WriteResult, read_config, write_dataset
 from gan3dlib.data.synthetic_objects import (
     SyntheticConfig,
     _check_int,
@@ -53,14 +49,10 @@ from gan3dlib.data.synthetic_objects import (
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler, rotation_matrix
 from gan3dlib.render.raster_pytorch3d import pytorch3d_available
 from gan3dlib.render.renderer import RendererConfig
-from gan3dlib.utils.atomic import atomic_write
 from gan3dlib.utils.checks import describe
 
 __all__ = ["SyntheticConfig", "SyntheticObject", "SyntheticRender", "SyntheticScenes", "SyntheticImageDataset",
-           "WriteResult", "read_config"]
-
-FORMAT = "gan3dlib.synthetic/1"
-
+           "WriteResult", "read_config"]  # WriteResult and read_config: gan3dlib.data.synthetic_files
 
 @dataclass
 class SyntheticObject:
@@ -100,15 +92,6 @@ class SyntheticRender:
     mask: torch.Tensor
     yaw: torch.Tensor
     pitch: torch.Tensor
-
-
-@dataclass
-class WriteResult:
-    """What [`SyntheticScenes.write`][gan3dlib.data.synthetic.SyntheticScenes.write] did: files of ``written`` scenes made, ``skipped`` already there."""
-
-    folder: Path
-    written: int
-    skipped: int
 
 
 def _generator(seed: int, index: int, stream: str) -> torch.Generator:
@@ -299,92 +282,16 @@ class SyntheticScenes:
             return self._own_depth(vertices.float(), rotation, size)
         return self._depth(self._meshes(vertices.float(), rotation), rotation, size)
 
+    def write(self, folder: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None,
+              ground_truth: bool = True) -> WriteResult:
+        """Writes the dataset to ``folder`` ([`write_dataset`][gan3dlib.data.synthetic_files.write_dataset])."""
+        return write_dataset(self, folder, progress, ground_truth)
+
     def _own_depth(self, vertices: torch.Tensor, rotation: torch.Tensor, size: int) -> torch.Tensor:
         """``mesh_depth`` by gan3dlib's renderer (torch backend, crisp depth)."""
         camera = PerspectiveCamera((size, size), self.config.fov_degrees)
         renderer = RendererConfig(image_size=(size, size), backend="torch").build("cpu")
         return renderer(camera.project(vertices, rotation), self.topology.faces).depth
-
-    def _paths(self, folder: Path, index: int) -> tuple[Path, Path]:
-        width = max(6, len(str(self.config.num_images - 1)))
-        name = f"{index:0{width}d}"
-        return folder / "images" / f"{name}.png", folder / "ground_truth" / f"{name}.npz"
-
-    def write(self, folder: str | os.PathLike[str],
-              progress: Callable[[int, int], None] | None = None, ground_truth: bool = True) -> WriteResult:
-        """Writes the dataset: ``images/000000.png ...``, ``ground_truth/000000.npz ...``, ``dataset.json``.
-
-        ``images/`` is an ordinary image folder. Each npz holds ``vertices`` (V, 3) float32, ``faces``
-        (F, 3) int32, ``uvs`` (V, 2), ``texture`` (3, T, T) uint8, ``yaw``, ``pitch`` (radians) and
-        ``depth`` (R, R) float32. Every file is written to a temporary name and renamed, so a file
-        that exists is complete; a rerun skips scenes whose two files exist. ``dataset.json`` (the
-        config) is written last. A folder holding a dataset with another config (other than a smaller
-        ``num_images``, which this run extends, or another ``batch_size``) is refused.
-
-        Args:
-            folder: output folder (created if needed).
-            progress: optional ``progress(done, total)`` called after each rendered batch (counts of
-                scenes still to write in this run).
-            ground_truth: also write ``ground_truth/`` (False: the images and ``dataset.json`` only,
-                e.g. to carry a dataset to a machine without PyTorch3D; the objects can be
-                regenerated from the config anywhere).
-
-        Returns:
-            [`WriteResult`][gan3dlib.data.synthetic.WriteResult].
-        """
-        folder = Path(folder)
-        meta = folder / "dataset.json"
-        if meta.exists():
-            old = read_config(folder)
-            mine = dataclasses.replace(self.config, num_images=old.num_images, batch_size=old.batch_size)
-            if old != mine or old.num_images > self.config.num_images:
-                raise ValueError(f"folder: {str(folder)!r} already holds a synthetic dataset with another config "
-                                 f"({old}); write to an empty folder")
-        subs = ("images", "ground_truth") if ground_truth else ("images",)
-        for sub in subs:
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        todo = [i for i in range(len(self)) if not all(p.exists() for p in self._paths(folder, i)[:len(subs)])]
-        for k in range(0, len(todo), self.config.batch_size):
-            chunk = todo[k:k + self.config.batch_size]
-            batch = self.render(chunk)
-            for b, index in enumerate(chunk):
-                self._write_scene(folder, index, batch, b, ground_truth)
-            if progress is not None:
-                progress(k + len(chunk), len(todo))
-        text = json.dumps({"format": FORMAT, "config": to_dict(self.config)}, indent=2) + "\n"
-        atomic_write(meta, lambda handle: handle.write(text.encode()))
-        return WriteResult(folder, len(todo), len(self) - len(todo))
-
-    def _write_scene(self, folder: Path, index: int, batch: SyntheticRender, b: int, ground_truth: bool) -> None:
-        png, npz = self._paths(folder, index)
-        pixels = (batch.images[b] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-        if not png.exists():
-            atomic_write(png, lambda handle: Image.fromarray(pixels).save(handle, format="PNG"))
-        if ground_truth and not npz.exists():
-            obj = self.object(index)
-            arrays = {"vertices": obj.vertices.numpy(), "faces": obj.faces.to(torch.int32).numpy(),
-                      "uvs": obj.uvs.numpy(), "texture": (obj.texture * 255).round().to(torch.uint8).numpy(),
-                      "yaw": np.float32(obj.yaw), "pitch": np.float32(obj.pitch),
-                      "depth": batch.depth[b, 0].numpy()}
-            atomic_write(npz, lambda handle: np.savez_compressed(handle, **arrays))
-
-
-def read_config(folder: str | os.PathLike[str]) -> SyntheticConfig:
-    """The [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] stored in ``folder/dataset.json`` by [`SyntheticScenes.write`][gan3dlib.data.synthetic.SyntheticScenes.write].
-
-    Raises:
-        ValueError: naming ``folder`` if the file is missing or is not a synthetic dataset description.
-    """
-    path = Path(folder) / "dataset.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT:
-            raise ValueError(f"format {data.get('format')!r} is not {FORMAT!r}")
-        return from_dict(SyntheticConfig, data["config"])
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
-        raise ValueError(f"folder: expected a synthetic dataset written by SyntheticScenes.write in "
-                         f"{str(folder)!r}, cannot read {path.name}: {err}") from err
-
 
 class SyntheticImageDataset(torch.utils.data.Dataset):
     """The images of a synthetic dataset as a ``torch.utils.data.Dataset``, rendered on the fly.
