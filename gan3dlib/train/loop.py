@@ -171,14 +171,8 @@ def _finished_run(config: TrainConfig, start: RunStart, accelerator: Accelerator
     return TrainResult(start.kimg, int(state["step"]), int(state["skipped_steps"]), 0.0, {}, run, config)
 
 
-def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_steps: int | None) -> TrainResult:
-    """The training loop proper (see the module docstring)."""
-    rank, world = accelerator.process_index, accelerator.num_processes
-    local_batch = config.batch_size // world
-    device = accelerator.device
-    run = Path(config.out)
-
-    # Models and optimizers (D's Adam is rescaled for lazy R1, as in StyleGAN2-ADA).
+def _models(config: TrainConfig, local_batch: int):
+    """G, D, G_ema and the two Adam optimizers (D's rescaled for lazy R1, as in StyleGAN2-ADA)."""
     torch.manual_seed(config.seed)  # identical initial weights on every process
     scene_config = config.model.scene_config()
     G = scene_config.build()
@@ -192,6 +186,20 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
     ratio = config.r1_interval / (config.r1_interval + 1)
     opt_G = torch.optim.Adam(G.parameters(), lr=config.g_lr, betas=betas, eps=1e-8)
     opt_D = torch.optim.Adam(D.parameters(), lr=config.d_lr * ratio, betas=(betas[0] ** ratio, betas[1] ** ratio), eps=1e-8)
+    return G, D, G_ema, opt_G, opt_D
+
+
+def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_steps: int | None) -> TrainResult:
+    """The training loop proper (see the module docstring).
+
+    One function on purpose, read top to bottom as StyleGAN2-ADA's ``training_loop``: set-up and
+    resume, then per step the D phase, the G phase, EMA and the reports.
+    """
+    rank, world = accelerator.process_index, accelerator.num_processes
+    local_batch = config.batch_size // world
+    device = accelerator.device
+    run = Path(config.out)
+    G, D, G_ema, opt_G, opt_D = _models(config, local_batch)
 
     # Resume before wrapping (checkpoints hold unwrapped state).
     step, skipped, start_kimg = 0, 0, 0.0
@@ -208,7 +216,7 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
     batches = iter(torch.utils.data.DataLoader(
         _StepBatches(dataset, local_batch, config.seed, rank, step), batch_size=None, num_workers=config.num_workers
     ))
-    z_dim = scene_config.object_generator.mapping.z_dim
+    z_dim = config.model.z_dim
     gamma = config.resolved_r1_gamma
     nimg = round(start_kimg * 1000)
     target_nimg = round(config.kimg * 1000)
@@ -237,9 +245,9 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
             finite_g, loss_g, watched = generator_step(accelerator, G, D, D_plain, opt_G, latents[2:], g)
         if not (finite_d and finite_g):
             skipped += 1
-            if skipped == 1:
-                accelerator.print(f"step {step}: a non-finite {'D' if not finite_d else 'G'} loss; the step is skipped "
-                                  "(rerun with GAN3D_DEBUG=1 and --max_steps to trace it)")
+            if skipped == 1:  # said once; the count goes to the progress bar and stats.jsonl
+                accelerator.print(f"step {step}: the {'D' if not finite_d else 'G'} loss is not finite; "
+                                  "its update is skipped on every process")
 
         # --- EMA, counters and reports.
         G_ema.update(G_plain, config.batch_size, nimg)
