@@ -15,7 +15,8 @@ shape learning curve of every run (`<run>/shape_curve.json`). The table goes to
 The paper's own settings are the rows FULL (the baseline) and the budget, resolution, learning
 rate, regularisation and extension-band rows; ``lambertian`` (shaded albedo instead of an unlit
 texture, `gan3dlib.render.shading`) and ``symmetric`` (a left-right mirror prior on the shape) go
-beyond the paper and are off in its presets.
+beyond the paper and are off in its presets. ``smooth textures`` changes the data, not the model:
+the same faces with low-contrast albedo (closer to skin), where shading carries more of the relief.
 """
 
 import dataclasses
@@ -37,6 +38,8 @@ VARIANTS = {
     "symmetric": {"model.symmetric": True},
     "lambertian+symmetric": {"model.shading": "lambertian", "model.symmetric": True},
     "64²": {"model.resolution": 64},
+    "smooth textures": {"synthetic_texture": "smooth"},
+    "smooth textures+lambertian": {"synthetic_texture": "smooth", "model.shading": "lambertian"},
 }
 
 

@@ -133,3 +133,15 @@ def test_the_top_level_exports_the_entry_points_and_imports_training_lazily():
             "assert cpu_preset('car').model.init == 'sheet' and paper_preset('ffhq').model.resolution == 128; "
             "assert ablation(gan3dlib.SceneSpec(), 'CRISP').renderer_mode == 'crisp'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_synthetic_data_settings_of_a_run():
+    from gan3dlib.train.config import TrainConfig
+
+    config = TrainConfig(data="synthetic", synthetic_category="face", synthetic_texture="smooth", synthetic_images=7)
+    synthetic = config.synthetic_config()
+    assert (synthetic.category, synthetic.texture_style, synthetic.num_images) == ("face", "smooth", 7)
+    assert synthetic.resolution == config.model.resolution and synthetic.seed == config.seed
+    for field, value in (("synthetic_category", "boat"), ("synthetic_texture", "plaid"), ("eval_kimg", 0.0)):
+        with pytest.raises(ValueError, match=field):
+            TrainConfig(**{field: value})

@@ -30,6 +30,9 @@ class TrainConfig:
         synthetic_images: size of the synthetic dataset.
         synthetic_category: its object category, ``'blob'`` (near-spheres), ``'face'`` or ``'car'``
             ([`gan3dlib.data.synthetic_shapes`][gan3dlib.data.synthetic_shapes]).
+        synthetic_texture: its texture style: ``'mixed'`` (default), or one of ``'smooth'`` (wide soft
+            colour fields, the closest to skin), ``'stripes'``, ``'blobs'``; the objects' shapes do not
+            depend on it.
         hflip: random horizontal flips of the real images.
         out: the run folder (config, checkpoints, samples, the exported model).
         kimg: training length in thousands of real images shown to D.
@@ -67,6 +70,7 @@ class TrainConfig:
     data: str = "synthetic"
     synthetic_images: int = 2000
     synthetic_category: Literal["blob", "face", "car"] = "blob"
+    synthetic_texture: Literal["mixed", "smooth", "stripes", "blobs"] = "mixed"
     hflip: bool = False
     out: str = "runs/default"
     kimg: float = 25000.0
@@ -114,6 +118,9 @@ class TrainConfig:
                 raise ValueError(f"eval_kimg: expected a finite number > 0 or None, got {self.eval_kimg!r}")
         if self.synthetic_category not in CATEGORIES:
             raise ValueError(f"synthetic_category: expected one of {CATEGORIES}, got {self.synthetic_category!r}")
+        if self.synthetic_texture not in ("mixed", "smooth", "stripes", "blobs"):
+            raise ValueError(f"synthetic_texture: expected 'mixed', 'smooth', 'stripes' or 'blobs', "
+                             f"got {self.synthetic_texture!r}")
         if self.resume is not None and (not isinstance(self.resume, str) or not self.resume):
             raise ValueError(f"resume: expected 'auto', 'latest', 'never' or a checkpoint folder, got {self.resume!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
@@ -121,7 +128,8 @@ class TrainConfig:
 
     def synthetic_config(self) -> SyntheticConfig:
         """The [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] of a ``data='synthetic'`` run."""
-        return synthetic_preset(self.synthetic_category, self.synthetic_images, self.model.resolution, self.seed)
+        return synthetic_preset(self.synthetic_category, self.synthetic_images, self.model.resolution, self.seed,
+                                texture_style=self.synthetic_texture)
 
     @property
     def resolved_r1_gamma(self) -> float:
