@@ -121,7 +121,6 @@ def fit_oracle(scene, reference: ShapeReference, truth_vertices: torch.Tensor,
     yaw, pitch = _view_grid(reference.scenes.config, config)
     views = yaw.numel()
     rotation = rotation_matrix(yaw, pitch)
-    renderer = scene.renderer_for(torch.device("cpu"))
     fitted = []
     for chunk in truth_vertices.split(config.batch_size):
         batch = chunk.shape[0]
@@ -133,8 +132,7 @@ def fit_oracle(scene, reference: ShapeReference, truth_vertices: torch.Tensor,
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps)
         for _ in range(config.steps):
             vertices = scene.grid.shape_image_to_vertices(shape(offsets / shape.config.shape_scale))
-            screen = scene.config.camera.project(vertices.repeat_interleave(views, dim=0), rotation.repeat(batch, 1, 1))
-            out = renderer(screen, scene.faces)
+            out = scene.render(vertices.repeat_interleave(views, dim=0), rotation.repeat(batch, 1, 1))
             both = covered * out.crisp_alpha.detach()
             depth_l1 = ((out.depth - target).abs() * both).sum() / both.sum().clamp(min=1)
             loss = (out.alpha - covered).square().mean() + config.depth_weight * depth_l1

@@ -127,14 +127,9 @@ def grid_shapes(scene, vertices: torch.Tensor, yaws_degrees: Sequence[float] = C
     """
     device = scene.faces.device
     verts = vertices.detach().to(device=device, dtype=torch.float32)
-    camera, renderer = scene.config.camera, scene.renderer_for(device)
-    if resolution is not None and resolution != scene.config.resolution:
-        camera = dataclasses.replace(camera, image_size=(resolution, resolution))
-        renderer = dataclasses.replace(scene.config.renderer, image_size=(resolution, resolution)).build(device.type)
-    maps = []
-    for rotation in _rotations(yaws_degrees).to(device):
-        screen = camera.project(verts, rotation.expand(verts.shape[0], 3, 3))
-        maps.append(renderer(screen, scene.faces).depth[:, 0].cpu())
+    size = None if resolution == scene.config.resolution else resolution
+    maps = [scene.render(verts, rotation.expand(verts.shape[0], 3, 3), resolution=size).depth[:, 0].cpu()
+            for rotation in _rotations(yaws_degrees).to(device)]
     depth = rearrange(torch.stack(maps), "k b h w -> b h (k w)")
     return ShapeSet(verts.cpu(), scene.faces.cpu(), depth)
 

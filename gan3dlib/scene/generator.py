@@ -16,6 +16,7 @@ network type is ``*_generator.synthesis.block_type``. See [`gan3dlib.presets`][g
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,8 +118,8 @@ class SceneOutput:
         background: (B, 3, 2N, 2N) the full background.
         background_crop: (B, 3, N, N) the window behind the object.
         rotation: (B, 3, 3) the viewpoint's object rotation.
-        render: the renderer's full output (alpha, depth, normals, face index...); with shading its
-            ``image`` is the unlit albedo over a zero background.
+        render: the renderer's full output (alpha, depth, normals, face index...; ``image`` is
+            ``image``).
         light: (B, 3) view-space directions towards the light with shading, else None.
     """
 
@@ -153,14 +154,74 @@ class SceneGenerator(PretrainedMixin, nn.Module):
         self.grid = build_mesh_grid(cfg.resolution, radius=cfg.grid_radius)
         self.register_buffer("faces", self.grid.faces, persistent=False)
         self.register_buffer("face_uvs", self.grid.face_uvs, persistent=False)
-        self._renderers: dict[str, SoftExtensionRenderer] = {}
+        self._renderers: dict[tuple[str, int | None], SoftExtensionRenderer] = {}
 
-    def renderer_for(self, device: torch.device) -> SoftExtensionRenderer:
-        """The renderer, built for ``device`` (``backend='auto'`` resolves per device type)."""
-        key = torch.device(device).type
+    def renderer_for(self, device: torch.device, resolution: int | None = None) -> SoftExtensionRenderer:
+        """The renderer, built for ``device`` (``backend='auto'`` resolves per device type) and, when
+        given, another image side than the scene's (same settings otherwise)."""
+        key = (torch.device(device).type, resolution)
         if key not in self._renderers:
-            self._renderers[key] = self.config.renderer.build(key)
+            config = self.config.renderer
+            if resolution is not None:
+                config = dataclasses.replace(config, image_size=(resolution, resolution))
+            self._renderers[key] = config.build(key[0])
         return self._renderers[key]
+
+    def render(
+        self,
+        vertices: torch.Tensor,
+        rotation: torch.Tensor,
+        *,
+        texture: torch.Tensor | None = None,
+        background: torch.Tensor | float | None = None,
+        light: torch.Tensor | None = None,
+        normals: bool = False,
+        resolution: int | None = None,
+    ) -> RenderOutput:
+        """Renders meshes on this scene's grid: the one render path of the scene, its sample sheets and
+        its evaluation.
+
+        Projects with the scene's camera, renders in float32 whatever autocast is active (rasterizers
+        reject half precision; depth tests and the exact-gradient shader need the range), and, with a
+        ``light``, shades the texture as an albedo ([`gan3dlib.render.shading`][gan3dlib.render.shading]).
+
+        Args:
+            vertices: (B, N², 3) object-space vertices.
+            rotation: (B, 3, 3) viewpoints.
+            texture: (B, 3, 2N, 2N) UV texture (None: geometry only).
+            background: (B, 3, H, W) image or (3,) colour behind the object (None: zeros).
+            light: (B, 3) or (3,) view-space direction towards the light (None: unlit, the paper's).
+            normals: also render the normal map (``normals``, view space).
+            resolution: image side (default: the scene's); the camera keeps its field of view.
+
+        Returns:
+            [`RenderOutput`][gan3dlib.render.renderer.RenderOutput]; its ``image`` is the final, shaded
+            composite.
+        """
+        camera = self.config.camera
+        if resolution is not None:
+            camera = dataclasses.replace(camera, image_size=(resolution, resolution))
+        with torch.autocast(device_type=vertices.device.type, enabled=False):
+            verts32, rotation32 = vertices.float(), rotation.float()
+            screen = camera.project(verts32, rotation32)
+            vertex_normals = None
+            if normals or light is not None:
+                vertex_normals = compute_vertex_normals(torch.einsum("bij,bvj->bvi", rotation32, verts32), self.faces)
+            if isinstance(background, (int, float)):
+                background = torch.full((3,), float(background), device=vertices.device)
+            background = None if background is None else background.float()
+            out = self.renderer_for(vertices.device, resolution)(
+                screen, self.faces, texture=None if texture is None else texture.float(),
+                face_uvs=None if texture is None else self.face_uvs.float(),
+                background=None if light is not None else background, vertex_normals=vertex_normals,
+            )
+            if light is not None and out.image is not None:
+                shading = self.config.shading
+                behind = background if background is not None else torch.zeros(3, device=vertices.device)
+                lit = light.float().expand(vertices.shape[0], 3)
+                out = dataclasses.replace(out, image=shade_and_composite(
+                    out.image, out.alpha, out.normals, behind, lit, shading.ambient, shading.diffuse))
+        return out
 
     def forward(
         self,
@@ -205,27 +266,10 @@ class SceneGenerator(PretrainedMixin, nn.Module):
         crop = self.background_crop(background, (cfg.resolution, cfg.resolution), generator=generator)
 
         vertices = self.grid.shape_image_to_vertices(shape_image)
-        shading = cfg.shading
-        light = shading.sample_lights(batch, generator, z_obj.device) if shading.enabled else None
-        # The renderer always runs in float32 (rasterizers reject half precision; depth tests and
-        # the exact-gradient shader need the range), whatever autocast the networks use.
-        with torch.autocast(device_type=z_obj.device.type, enabled=False):
-            verts32 = vertices.float()
-            rotation32 = rotation.float()
-            screen = cfg.camera.project(verts32, rotation32)
-            normals = None
-            if vertex_normals or shading.enabled:
-                normals = compute_vertex_normals(torch.einsum("bij,bvj->bvi", rotation32, verts32), self.faces)
-            render = self.renderer_for(z_obj.device)(
-                screen, self.faces, texture=texture.float(), face_uvs=self.face_uvs.float(),
-                background=None if shading.enabled else crop.float(), vertex_normals=normals,
-            )
-            image = render.image
-            if light is not None:
-                image = shade_and_composite(image, render.alpha, render.normals, crop.float(), light,
-                                            shading.ambient, shading.diffuse)
+        light = cfg.shading.sample_lights(batch, generator, z_obj.device) if cfg.shading.enabled else None
+        render = self.render(vertices, rotation, texture=texture, background=crop, light=light, normals=vertex_normals)
         return SceneOutput(
-            image=image,
+            image=render.image,
             shape_image=shape_image,
             vertices=vertices,
             texture=texture,

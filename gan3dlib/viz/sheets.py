@@ -40,9 +40,7 @@ from einops import rearrange
 from PIL import Image
 from torch import nn
 
-from gan3dlib.ops.mesh import vertex_normals as compute_vertex_normals
 from gan3dlib.render.camera import canonical_views, rotation_matrix
-from gan3dlib.render.shading import shade_and_composite
 from gan3dlib.scene.generator import SceneGenerator, SceneOutput
 from gan3dlib.utils.atomic import atomic_write
 from gan3dlib.utils.checks import check_positive, check_tensor, describe
@@ -130,27 +128,14 @@ def render_mesh(scene: SceneGenerator, vertices: torch.Tensor, texture: torch.Te
     check_tensor(rotations, "rotations", ("B", None, 3, 3), floating=True, dims=dims)
     batch = dims["B"]
     bg = _background_for(background, batch, n, vertices)
-    renderer = scene.renderer_for(vertices.device)
-    faces, face_uvs = scene.faces, scene.face_uvs.float()
+    lit = None if light is None else light.to(device=vertices.device, dtype=torch.float32).expand(batch, 3)
     images, alphas, normal_maps = [], [], []
-    with torch.autocast(device_type=vertices.device.type, enabled=False):
-        verts32, tex32 = vertices.float(), texture.float()
-        lit = None if light is None else light.to(device=vertices.device, dtype=torch.float32).expand(batch, 3)
-        for r in range(rotations.shape[1]):
-            rot = rotations[:, r].to(device=vertices.device, dtype=torch.float32)
-            screen = scene.config.camera.project(verts32, rot)
-            vn = None
-            if normals or lit is not None:
-                vn = compute_vertex_normals(torch.einsum("bij,bvj->bvi", rot, verts32), faces)
-            out = renderer(screen, faces, texture=tex32, face_uvs=face_uvs, background=None if lit is not None else bg,
-                           vertex_normals=vn)
-            image = out.image
-            if lit is not None:
-                shading = scene.config.shading
-                image = shade_and_composite(image, out.alpha, out.normals, bg, lit, shading.ambient, shading.diffuse)
-            images.append(image)
-            alphas.append(out.alpha)
-            normal_maps.append(out.normals)
+    for r in range(rotations.shape[1]):
+        rot = rotations[:, r].to(device=vertices.device, dtype=torch.float32)
+        out = scene.render(vertices, rot, texture=texture, background=bg, light=lit, normals=normals)
+        images.append(out.image)
+        alphas.append(out.alpha)
+        normal_maps.append(out.normals)
     return ViewRenders(image=torch.stack(images, 1), alpha=torch.stack(alphas, 1),
                        normals=torch.stack(normal_maps, 1) if normals else None)
 
