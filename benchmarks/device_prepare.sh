@@ -16,10 +16,10 @@ PYTHON="${PYTHON:-.venv/bin/python}"
     "toml==$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("toml"))')"
 
 "$PYTHON" - <<'PY'
-from gan3dlib.data.synthetic import SyntheticScenes
-from gan3dlib.data.synthetic_objects import synthetic_preset
+from gan3dlib.data.synthetic import SyntheticScenes, synthetic_preset
+from gan3dlib.data.synthetic_files import write_dataset
 
-result = SyntheticScenes(synthetic_preset("face", 2000, 64, 0)).write(".devdata/face64", ground_truth=False)
+result = write_dataset(SyntheticScenes(synthetic_preset("face", 2000, 64, 0)), ".devdata/face64", ground_truth=False)
 print(f"{result.folder}: {result.written} images written, {result.skipped} already there")
 PY
 du -sh .whl .devdata

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from gan3dlib.config import parse_overrides
 from gan3dlib.data.synthetic import SyntheticScenes
-from gan3dlib.data.synthetic_objects import synthetic_preset
+from gan3dlib.data.synthetic import synthetic_preset
 from gan3dlib.errors import report_errors
 from gan3dlib.eval.shape_metrics import depth_normals
 from gan3dlib.eval.synthetic_eval import ShapeReference, scene_shapes

@@ -1,10 +1,12 @@
 """A procedural ground-truth dataset: random textured 3D objects over random backgrounds.
 
-Objects are star-shaped deformations of a sphere (family in [`gan3dlib.data.synthetic_objects`][gan3dlib.data.synthetic_objects])
-with procedural textures, seen by the paper's camera (``docs/conventions.md``) from viewpoints
-drawn by [`ViewpointSampler`][gan3dlib.render.camera.ViewpointSampler]. Images are rendered by PyTorch3D's
-standard ``MeshRasterizer`` + ``HardPhongShader``, never by gan3dlib's own renderer, so the data
-does not come from the renderer being trained.
+Objects come from one of three categories ([`gan3dlib.data.synthetic_shapes`][gan3dlib.data.synthetic_shapes]) on one
+closed sphere topology, with procedural textures, backgrounds and lights
+([`gan3dlib.data.synthetic_objects`][gan3dlib.data.synthetic_objects]), seen by the paper's camera
+(``docs/conventions.md``) from viewpoints drawn by [`ViewpointSampler`][gan3dlib.render.camera.ViewpointSampler],
+and drawn by PyTorch3D's standard renderer, never by gan3dlib's own
+([`gan3dlib.data.synthetic_render`][gan3dlib.data.synthetic_render]). [`write_dataset`][gan3dlib.data.synthetic_files.write_dataset]
+writes a dataset to disk.
 
 - **Deterministic.** Scene ``i`` is a pure function of ``(seed, i)``: each ingredient (viewpoint,
   shape, texture, background, light) has its own generator seeded by a hash of
@@ -13,14 +15,8 @@ does not come from the renderer being trained.
 - **Lighting.** ``"directional"`` (default): ambient light plus one directional light (Phong,
   small specular) fixed in the camera frame, its direction drawn per scene in a cone around the
   camera axis; shading makes the shape visible, as in photos. ``"ambient"``: flat texture colours.
-- **Antialiasing.** The object is rasterised at ``supersample`` times the resolution and
-  box-filtered, then composited over the background. Depth maps and masks are one sample at each
-  pixel centre (a second rasterisation at the output resolution): ``depth`` is the camera depth
-  ``-z_view`` of the nearest surface (the rasteriser's perspective-correct z-buffer), 0 on the
-  background, and ``mask == depth > 0``.
-- **Speed.** PyTorch3D's CPU rasteriser tests every face at every pixel, so faces turned away from
-  the camera are dropped before rasterising (exact: the mesh is closed, so the first surface a ray
-  meets always faces it); shading still uses the full mesh's vertex normals.
+- **Depth.** Depth maps and masks are one sample at each pixel centre: ``depth`` is the camera
+  depth ``-z_view`` of the nearest surface, 0 on the background, and ``mask == depth > 0``.
 """
 
 from __future__ import annotations
@@ -28,31 +24,162 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import operator
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 import torch
-import torch.nn.functional as F
 
-from gan3dlib.data.synthetic_files import WriteResult, read_config, write_dataset
-from gan3dlib.data.synthetic_objects import (
-    SyntheticConfig,
-    _check_int,
-    sample_background,
-    sample_light_direction,
-    sample_shape,
-    sample_texture,
-    sphere_topology,
-)
+from gan3dlib.data.synthetic_objects import sample_background, sample_light_direction, sample_texture, sphere_topology
+from gan3dlib.data.synthetic_render import depth_maps, render_images
+from gan3dlib.data.synthetic_shapes import CATEGORIES, sample_shape
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler, rotation_matrix
-from gan3dlib.render.raster_pytorch3d import pytorch3d_available
-from gan3dlib.render.renderer import RendererConfig
-from gan3dlib.utils.checks import describe
+from gan3dlib.utils.checks import check_int_range, check_number_range, check_range_pair, describe
 
-__all__ = ["SyntheticConfig", "SyntheticObject", "SyntheticRender", "SyntheticScenes", "SyntheticImageDataset",
-           "WriteResult", "read_config"]  # WriteResult and read_config: gan3dlib.data.synthetic_files
+__all__ = ["SyntheticConfig", "synthetic_preset", "SyntheticObject", "SyntheticRender", "SyntheticScenes",
+           "SyntheticImageDataset"]
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Everything that defines a synthetic dataset (see the module docstring for the choices).
+
+    Attributes:
+        num_images: number of scenes (a few hundred to 100k).
+        resolution: R, the image side in pixels (e.g. 32, 64, 128).
+        seed: dataset seed; scene ``i`` depends only on ``(seed, i)``.
+        category: the object category, ``blob``, ``face`` or ``car``
+            ([`gan3dlib.data.synthetic_shapes`][gan3dlib.data.synthetic_shapes]); the ``radius_range`` to
+            ``wave_frequency_range`` fields shape blobs only.
+        grid_size: N, the object mesh grid (even, >= 4); V = N² vertices.
+        radius_range: base sphere radius range.
+        aspect_range: range of the three per-axis scale factors.
+        num_bumps_range: (min, max) number of Gaussian bumps/dents.
+        bump_amplitude: max |amplitude| of a bump in log-radius (0.3: up to +35% / -26%).
+        bump_width_range_degrees: angular width range of the bumps.
+        bump_cone_degrees: bump centres lie within this angle of the front +Z.
+        num_waves: number of low-frequency global deformations.
+        wave_amplitude: max |amplitude| of a wave in log-radius.
+        wave_frequency_range: range of the wave frequencies (radians of phase per unit of d.u).
+        max_extent: objects are scaled down to fit the ball of this radius (<= 1, the unit ball
+            that the camera fits tightly).
+        yaw_range_degrees: viewpoint yaw range (paper's FFHQ: +-45).
+        pitch_range_degrees: viewpoint pitch range (paper's FFHQ: +-15).
+        fov_degrees: the camera's field of view.
+        texture_size: T, the texture side.
+        texture_style: ``mixed``, ``smooth``, ``stripes`` or ``blobs``.
+        background_style: ``mixed``, ``gradient`` or ``blobs``.
+        lighting: ``directional`` (ambient + one directional light) or ``ambient`` (flat).
+        ambient: ambient light intensity.
+        diffuse: directional light diffuse intensity.
+        specular: directional light specular intensity.
+        shininess: Phong exponent.
+        light_cone_degrees: the light direction lies within this angle of the camera axis.
+        supersample: antialiasing factor (the object is rasterised at ``supersample * R``).
+        batch_size: scenes rendered per PyTorch3D call.
+    """
+
+    num_images: int = 1000
+    resolution: int = 64
+    seed: int = 0
+    category: Literal["blob", "face", "car"] = "blob"
+    grid_size: int = 32
+    radius_range: tuple[float, float] = (0.35, 0.55)
+    aspect_range: tuple[float, float] = (0.85, 1.15)
+    num_bumps_range: tuple[int, int] = (1, 5)
+    bump_amplitude: float = 0.3
+    bump_width_range_degrees: tuple[float, float] = (15.0, 40.0)
+    bump_cone_degrees: float = 100.0
+    num_waves: int = 2
+    wave_amplitude: float = 0.06
+    wave_frequency_range: tuple[float, float] = (1.0, 3.0)
+    max_extent: float = 0.95
+    yaw_range_degrees: tuple[float, float] = (-45.0, 45.0)
+    pitch_range_degrees: tuple[float, float] = (-15.0, 15.0)
+    fov_degrees: float = 30.0
+    texture_size: int = 64
+    texture_style: Literal["mixed", "smooth", "stripes", "blobs"] = "mixed"
+    background_style: Literal["mixed", "gradient", "blobs"] = "mixed"
+    lighting: Literal["directional", "ambient"] = "directional"
+    ambient: float = 0.55
+    diffuse: float = 0.5
+    specular: float = 0.1
+    shininess: float = 16.0
+    light_cone_degrees: float = 60.0
+    supersample: int = 2
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        check_int_range(self.num_images, "num_images", 1)
+        check_int_range(self.resolution, "resolution", 8, 4096)
+        check_int_range(self.seed, "seed", 0)
+        check_int_range(self.grid_size, "grid_size", 4, 1024)
+        if self.grid_size % 2:
+            raise ValueError(f"grid_size: expected an even integer (odd sizes make degenerate faces), "
+                             f"got {self.grid_size}")
+        pairs = {"radius_range": (1e-3, 1.0, False), "aspect_range": (0.1, 10.0, False),
+                 "num_bumps_range": (0, 64, True), "bump_width_range_degrees": (1.0, 180.0, False),
+                 "wave_frequency_range": (0.0, 20.0, False)}
+        for name, (low, high, integer) in pairs.items():
+            object.__setattr__(self, name, check_range_pair(getattr(self, name), name, low, high, integer))
+        viewpoints = ViewpointSampler(self.yaw_range_degrees, self.pitch_range_degrees)  # names the field
+        object.__setattr__(self, "yaw_range_degrees", viewpoints.yaw_range_degrees)
+        object.__setattr__(self, "pitch_range_degrees", viewpoints.pitch_range_degrees)
+        numbers = {"bump_amplitude": (0.0, 2.0), "bump_cone_degrees": (0.0, 180.0), "wave_amplitude": (0.0, 2.0),
+                   "max_extent": (1e-3, 1.0), "fov_degrees": (1e-3, 179.0), "ambient": (0.0, 10.0),
+                   "diffuse": (0.0, 10.0), "specular": (0.0, 10.0), "shininess": (0.0, 1e4),
+                   "light_cone_degrees": (0.0, 180.0)}
+        for name, (low, high) in numbers.items():
+            object.__setattr__(self, name, check_number_range(getattr(self, name), name, low, high))
+        check_int_range(self.num_waves, "num_waves", 0, 64)
+        check_int_range(self.texture_size, "texture_size", 2, 8192)
+        check_int_range(self.supersample, "supersample", 1, 8)
+        check_int_range(self.batch_size, "batch_size", 1)
+        choices = {"category": CATEGORIES, "texture_style": ("mixed", "smooth", "stripes", "blobs"),
+                   "background_style": ("mixed", "gradient", "blobs"), "lighting": ("directional", "ambient")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}: expected one of {allowed}, got {describe(getattr(self, name))}")
+
+    @property
+    def camera(self) -> PerspectiveCamera:
+        """The camera that sees every scene: (R, R) pixels, ``fov_degrees``."""
+        return PerspectiveCamera((self.resolution, self.resolution), self.fov_degrees)
+
+    def build(self) -> SyntheticScenes:
+        """The scene generator for this config."""
+        return SyntheticScenes(self)
+
+    def dataset(self, cache: bool = False) -> SyntheticImageDataset:
+        """A ``torch.utils.data.Dataset`` of the images, rendered on the fly."""
+        return SyntheticImageDataset(self, cache=cache)
+
+
+def synthetic_preset(category: str = "face", num_images: int = 2000, resolution: int = 32, seed: int = 0,
+                     **overrides: object) -> SyntheticConfig:
+    """The dataset settings of one ground-truth category at one resolution.
+
+    ``blob`` objects are smooth, so a grid of 16 (32 above 32²) gives triangles of about 2 pixels;
+    ``face`` and ``car`` carry details of a few pixels (nose, arches) and use a grid of 64.
+
+    Args:
+        category: ``'blob'``, ``'face'`` or ``'car'``.
+        num_images: number of scenes.
+        resolution: image side.
+        seed: dataset seed.
+        **overrides: any other [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig] field.
+
+    Returns:
+        The [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig].
+    """
+    if category not in CATEGORIES:
+        raise ValueError(f"category: expected one of {CATEGORIES}, got {describe(category)}")
+    grid = (16 if resolution <= 32 else 32) if category == "blob" else 64
+    settings = {"num_images": num_images, "resolution": resolution, "seed": seed, "category": category,
+                "grid_size": grid, **overrides}
+    return SyntheticConfig(**settings)  # type: ignore[arg-type]
+
+
 
 @dataclass
 class SyntheticObject:
@@ -100,7 +227,7 @@ def _generator(seed: int, index: int, stream: str) -> torch.Generator:
 
 
 class SyntheticScenes:
-    """Generates, renders and writes the scenes of a [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig].
+    """Generates, renders and writes the scenes of a [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig].
 
     Args:
         config: the dataset config.
@@ -118,7 +245,7 @@ class SyntheticScenes:
         return self.config.num_images
 
     def _check_index(self, index: object) -> int:
-        _check_int(index, "index", 0, self.config.num_images - 1)
+        check_int_range(index, "index", 0, self.config.num_images - 1)
         return int(index)  # type: ignore[arg-type]
 
     def viewpoint(self, index: int) -> tuple[float, float]:
@@ -148,43 +275,6 @@ class SyntheticScenes:
         index = self._check_index(index)
         return sample_light_direction(_generator(self.config.seed, index, "light"), self.config.light_cone_degrees)
 
-    def _front_faces(self, vertices: torch.Tensor, rotation: torch.Tensor) -> list[torch.Tensor]:
-        """Per scene, the faces that face the camera (the others are never seen on a closed mesh)."""
-        faces = self.topology.faces
-        corners = vertices[:, faces]  # (B, F, 3, 3)
-        normals = torch.cross(corners[:, :, 1] - corners[:, :, 0], corners[:, :, 2] - corners[:, :, 0], dim=-1)
-        eye = self.config.camera.distance * rotation[:, 2, :]  # camera position in object space, R^T (0, 0, d)
-        facing = (normals * (eye[:, None] - corners[:, :, 0])).sum(-1) > 0
-        return [faces[keep] for keep in facing]
-
-    def _meshes(self, vertices: torch.Tensor, rotation: torch.Tensor, textures: torch.Tensor | None = None) -> Any:
-        from pytorch3d.renderer import TexturesUV
-        from pytorch3d.structures import Meshes
-
-        batch = vertices.shape[0]
-        normals = Meshes(verts=vertices, faces=self.topology.faces.expand(batch, -1, -1)).verts_normals_padded()
-        faces = self._front_faces(vertices, rotation)
-        maps = None
-        if textures is not None:
-            maps = TexturesUV(maps=textures.permute(0, 2, 3, 1), faces_uvs=faces,
-                              verts_uvs=list(self.topology.uvs.expand(batch, -1, -1)), align_corners=True)
-        return Meshes(verts=list(vertices), faces=faces, textures=maps, verts_normals=list(normals))
-
-    def _rasterize(self, meshes: Any, cameras: Any, size: int) -> Any:
-        from pytorch3d.renderer import MeshRasterizer, RasterizationSettings
-
-        # A tiny blur radius closes triangles: PyTorch3D's strict inside test leaves pixel centres that
-        # lie exactly on a shared edge uncovered (cracks along the symmetric grids' diagonals at yaw 0).
-        settings = RasterizationSettings(image_size=size, blur_radius=1e-12, faces_per_pixel=1, bin_size=0)
-        return MeshRasterizer(cameras=cameras, raster_settings=settings)(meshes)
-
-    def _depth(self, meshes: Any, rotation: torch.Tensor, size: int) -> torch.Tensor:
-        """(B, 1, size, size) camera depth at the pixel centres (0 = background)."""
-        camera = PerspectiveCamera((size, size), self.config.fov_degrees)
-        fragments = self._rasterize(meshes, camera.to_pytorch3d(rotation), size)
-        hit = fragments.pix_to_face[..., :1] >= 0
-        return torch.where(hit, fragments.zbuf[..., :1], 0.0).permute(0, 3, 1, 2).contiguous()
-
     def render(self, indices: Sequence[int]) -> SyntheticRender:
         """Renders scenes with PyTorch3D (in chunks of ``config.batch_size``).
 
@@ -202,41 +292,19 @@ class SyntheticScenes:
         fields = [f.name for f in dataclasses.fields(SyntheticRender)]
         return SyntheticRender(**{name: torch.cat([getattr(p, name) for p in parts]) for name in fields})
 
-    def _lights(self, indices: list[int], rotation: torch.Tensor) -> Any:
-        from pytorch3d.renderer import AmbientLights, DirectionalLights
-
-        cfg = self.config
-        ambient = torch.full((len(indices), 3), cfg.ambient)
-        if cfg.lighting == "ambient":
-            return AmbientLights(ambient_color=ambient)
-        # PyTorch3D's world frame is our object frame: turn the camera-frame light by R^T.
-        toward = torch.stack([self.light_direction(i) for i in indices])
-        direction = (rotation.transpose(1, 2) @ toward[..., None])[..., 0]
-        return DirectionalLights(ambient_color=ambient, diffuse_color=torch.full_like(ambient, cfg.diffuse),
-                                 specular_color=torch.full_like(ambient, cfg.specular), direction=direction)
-
     def _render_chunk(self, indices: list[int]) -> SyntheticRender:
-        from pytorch3d.renderer import HardPhongShader, Materials
-
-        cfg, size, ss = self.config, self.config.resolution, self.config.supersample
         objects = [self.object(i) for i in indices]
         vertices = torch.stack([o.vertices for o in objects])
         yaw = torch.tensor([o.yaw for o in objects], dtype=torch.float32)
         pitch = torch.tensor([o.pitch for o in objects], dtype=torch.float32)
         rotation = rotation_matrix(yaw, pitch)
-        meshes = self._meshes(vertices, rotation, torch.stack([o.texture for o in objects]))
-        cameras = PerspectiveCamera((size * ss,) * 2, cfg.fov_degrees).to_pytorch3d(rotation)
-        fragments = self._rasterize(meshes, cameras, size * ss)
-        shader = HardPhongShader(cameras=cameras, lights=self._lights(indices, rotation),
-                                 materials=Materials(shininess=cfg.shininess))
-        shaded = shader(fragments, meshes)  # (B, sR, sR, 4)
-        covered = (fragments.pix_to_face[..., 0] >= 0).to(torch.float32)[:, None]  # (B, 1, sR, sR)
-        colour = F.avg_pool2d(shaded[..., :3].permute(0, 3, 1, 2).clamp(0, 1) * covered, ss)
-        coverage = F.avg_pool2d(covered, ss)
-        backgrounds = torch.stack([self.background(i) for i in indices])
-        images = (colour + (1 - coverage) * backgrounds).clamp(0, 1)
-        depth = self._depth(meshes, rotation, size)
-        return SyntheticRender(images=images.contiguous(), depth=depth, mask=depth > 0, yaw=yaw, pitch=pitch)
+        topology = self.topology
+        images = render_images(self.config, topology.faces, topology.uvs, vertices, rotation,
+                               torch.stack([o.texture for o in objects]),
+                               torch.stack([self.light_direction(i) for i in indices]),
+                               torch.stack([self.background(i) for i in indices]))
+        depth = depth_maps(self.config, topology.faces, vertices, rotation, self.config.resolution)
+        return SyntheticRender(images=images, depth=depth, mask=depth > 0, yaw=yaw, pitch=pitch)
 
     def canonical_depth(self, index: int, yaw: torch.Tensor, pitch: torch.Tensor,
                         resolution: int | None = None) -> torch.Tensor:
@@ -269,36 +337,25 @@ class SyntheticScenes:
 
         PyTorch3D's rasterizer draws them where it is installed; elsewhere (e.g. a GPU machine
         without its wheel) gan3dlib's own crisp depth, which agrees with it to float precision
-        (tested), so the ground truth of the 3D metrics exists wherever gan3dlib runs.
+        (tested), so the ground truth of the 3D metrics exists wherever gan3dlib runs
+        ([`depth_maps`][gan3dlib.data.synthetic_render.depth_maps]).
         """
         size = self.config.resolution if resolution is None else resolution
-        _check_int(size, "resolution", 1, 4096)
+        check_int_range(size, "resolution", 1, 4096)
         rotation = rotation_matrix(torch.as_tensor(yaw, dtype=torch.float32).reshape(-1),
                                    torch.as_tensor(pitch, dtype=torch.float32).reshape(-1))
         if vertices.ndim != 3 or vertices.shape[0] != rotation.shape[0]:
             raise ValueError(f"vertices: expected ({rotation.shape[0]}, V, 3) for {rotation.shape[0]} viewpoints, "
                              f"got {describe(vertices)}")
-        if not pytorch3d_available():
-            return self._own_depth(vertices.float(), rotation, size)
-        return self._depth(self._meshes(vertices.float(), rotation), rotation, size)
+        return depth_maps(self.config, self.topology.faces, vertices.float(), rotation, size)
 
-    def write(self, folder: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None,
-              ground_truth: bool = True) -> WriteResult:
-        """Writes the dataset to ``folder`` ([`write_dataset`][gan3dlib.data.synthetic_files.write_dataset])."""
-        return write_dataset(self, folder, progress, ground_truth)
-
-    def _own_depth(self, vertices: torch.Tensor, rotation: torch.Tensor, size: int) -> torch.Tensor:
-        """``mesh_depth`` by gan3dlib's renderer (torch backend, crisp depth)."""
-        camera = PerspectiveCamera((size, size), self.config.fov_degrees)
-        renderer = RendererConfig(image_size=(size, size), backend="torch").build("cpu")
-        return renderer(camera.project(vertices, rotation), self.topology.faces).depth
 
 class SyntheticImageDataset(torch.utils.data.Dataset):
     """The images of a synthetic dataset as a ``torch.utils.data.Dataset``, rendered on the fly.
 
     Items are (3, R, R) float32 in [-1, 1]. With ``quantize`` (default) they are first rounded to
     8 bits (``uint8 / 127.5 - 1``), exactly what [`ImageDataset`][gan3dlib.data.ImageDataset] reads from the
-    folder [`SyntheticScenes.write`][gan3dlib.data.synthetic.SyntheticScenes.write] produces. ``__getitems__`` renders a whole batch at once
+    folder [`write_dataset`][gan3dlib.data.synthetic_files.write_dataset] produces. ``__getitems__`` renders a whole batch at once
     (the DataLoader uses it automatically).
 
     Args:

@@ -14,18 +14,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
 from gan3dlib.config import from_dict, to_dict
-from gan3dlib.data.synthetic_objects import SyntheticConfig
+from gan3dlib.data.synthetic import SyntheticConfig, SyntheticRender, SyntheticScenes
 from gan3dlib.utils.atomic import atomic_write
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gan3dlib.data.synthetic import SyntheticRender, SyntheticScenes
 
 __all__ = ["FORMAT", "WriteResult", "write_dataset", "read_config"]
 
@@ -111,7 +107,7 @@ def _write_scene(scenes: SyntheticScenes, folder: Path, index: int, batch: Synth
 
 
 def read_config(folder: str | os.PathLike[str]) -> SyntheticConfig:
-    """The [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] stored in ``folder/dataset.json`` by [`write_dataset`][gan3dlib.data.synthetic_files.write_dataset].
+    """The [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig] stored in ``folder/dataset.json`` by [`write_dataset`][gan3dlib.data.synthetic_files.write_dataset].
 
     Raises:
         ValueError: naming ``folder`` if the file is missing or is not a synthetic dataset description.
@@ -123,5 +119,5 @@ def read_config(folder: str | os.PathLike[str]) -> SyntheticConfig:
             raise ValueError(f"format {data.get('format')!r} is not {FORMAT!r}")
         return from_dict(SyntheticConfig, data["config"])
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
-        raise ValueError(f"folder: expected a synthetic dataset written by SyntheticScenes.write in "
+        raise ValueError(f"folder: expected a synthetic dataset written by write_dataset in "
                          f"{str(folder)!r}, cannot read {path.name}: {err}") from err

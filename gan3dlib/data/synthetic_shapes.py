@@ -11,7 +11,7 @@ else.
 - **blob** (the near-sphere control): ``r(d) = r0 exp(sum_k a_k exp((d.c_k - 1) / w_k²) + sum_j
   b_j sin(f_j d.u_j + phi_j))`` times a diagonal aspect, with Gaussian bumps and dents ``a_k``
   centred in a cone around the front and low-frequency waves ``b_j``; the ranges are the fields of
-  [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig]. The radius varies by a few
+  [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig]. The radius varies by a few
   per cent around an object: a clean sphere is already close.
 - **face** (for the sphere ``s0``): a head-like ellipsoid, deeper than wide and taller than deep,
   narrowing towards the jaw, with frontal relief as Gaussian radial offsets in azimuth ``alpha =
@@ -38,12 +38,9 @@ drawn uniformly per object.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gan3dlib.data.synthetic_objects import SyntheticConfig
 
 __all__ = ["CATEGORIES", "FACE", "CAR", "SIZE_RANGE", "sample_shape", "blob_points", "face_radius", "car_radius"]
 
@@ -97,7 +94,7 @@ def cone_directions(generator: torch.Generator, count: int, cone_degrees: float)
     return torch.stack([sin_t * phi.cos(), sin_t * phi.sin(), cos_t], dim=-1)
 
 
-def blob_points(generator: torch.Generator, directions: torch.Tensor, config: SyntheticConfig) -> torch.Tensor:
+def blob_points(generator: torch.Generator, directions: torch.Tensor, config: Any) -> torch.Tensor:
     """(V, 3) float64 points of one blob (bumps, dents, waves and an aspect on a sphere)."""
     r0 = uniform(generator, *config.radius_range, 1)
     lo, hi = config.num_bumps_range
@@ -188,7 +185,7 @@ def car_radius(generator: torch.Generator, directions: torch.Tensor, steps: int 
     return (low + high) / 2
 
 
-def sample_shape(generator: torch.Generator, directions: torch.Tensor, config: SyntheticConfig) -> torch.Tensor:
+def sample_shape(generator: torch.Generator, directions: torch.Tensor, config: Any) -> torch.Tensor:
     """Draws one object of ``config.category``.
 
     Args:

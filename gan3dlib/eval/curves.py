@@ -36,7 +36,7 @@ class ShapeCurve:
     """Scores G_ema against a synthetic config's ground truth during training.
 
     Args:
-        synthetic: the run's [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig].
+        synthetic: the run's [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig].
         scene: the run's generator (its initial shape is the floor; its weights are not used).
         run_folder: where ``shape_curve.json`` goes.
         num_generated: generated (and held-out ground-truth) objects per point.

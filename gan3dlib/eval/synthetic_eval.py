@@ -194,7 +194,7 @@ class ShapeReference:
     ([`held_out`][gan3dlib.eval.synthetic_eval.ShapeReference.held_out]).
 
     Args:
-        synthetic: the [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] (its ``num_images`` is ignored).
+        synthetic: the [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig] (its ``num_images`` is ignored).
         num_truth: ground-truth objects compared against.
         num_points: points sampled per surface for Chamfer, COV/MMD and the statistics.
         seed: seed of the point sampling.

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gan3dlib.data.synthetic_objects import SyntheticConfig, synthetic_preset
+from gan3dlib.data.synthetic import SyntheticConfig, synthetic_preset
 from gan3dlib.data.synthetic_shapes import CATEGORIES
 from gan3dlib.presets import SceneSpec
 from gan3dlib.utils.checks import check_positive
@@ -127,7 +127,7 @@ class TrainConfig:
             raise ValueError(f"mixed_precision: expected 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
 
     def synthetic_config(self) -> SyntheticConfig:
-        """The [`SyntheticConfig`][gan3dlib.data.synthetic_objects.SyntheticConfig] of a ``data='synthetic'`` run."""
+        """The [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig] of a ``data='synthetic'`` run."""
         return synthetic_preset(self.synthetic_category, self.synthetic_images, self.model.resolution, self.seed,
                                 texture_style=self.synthetic_texture)
 

@@ -12,12 +12,14 @@ once (training checks its first step) turns them off with [`data_checks`][gan3dl
 from __future__ import annotations
 
 import contextlib
+import math
 import contextvars
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 
 import torch
 
-__all__ = ["check_tensor", "check_positive", "check_faces", "describe", "data_checks", "data_checks_enabled"]
+__all__ = ["check_tensor", "check_positive", "check_faces", "describe", "data_checks", "data_checks_enabled",
+           "check_int_range", "check_number_range", "check_range_pair"]
 
 _DATA_CHECKS = contextvars.ContextVar("gan3dlib_data_checks", default=True)
 
@@ -160,3 +162,33 @@ def check_faces(faces: object, num_vertices: int, name: str = "faces") -> torch.
             f"{name}: expected vertex indices in [0, {num_vertices}), got indices in [{lo}, {hi}]"
         )
     return faces
+
+
+def check_int_range(value: object, name: str, low: int, high: int | None = None) -> None:
+    """Checks an integer setting in ``[low, high]`` (``high`` None: no upper bound); bools are refused."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name}: expected an integer {bound}, got {describe(value)}")
+
+
+def check_number_range(value: object, name: str, low: float, high: float) -> float:
+    """Checks a finite number in ``[low, high]``; returns it as a float."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not low <= value <= high:  # type: ignore[operator]
+        raise ValueError(f"{name}: expected a finite number in [{low}, {high}], got {describe(value)}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def check_range_pair(value: object, name: str, low: float, high: float, integer: bool = False) -> tuple:
+    """Checks a ``(min, max)`` pair within ``[low, high]`` with ``min <= max``; returns it as a tuple."""
+    if not (isinstance(value, Sequence) and len(value) == 2):
+        raise ValueError(f"{name}: expected a (min, max) pair, got {describe(value)}")
+    if integer:
+        for v in value:
+            check_int_range(v, name, int(low), int(high))
+        pair: tuple = (int(value[0]), int(value[1]))
+    else:
+        pair = tuple(check_number_range(v, name, low, high) for v in value)
+    if pair[0] > pair[1]:
+        raise ValueError(f"{name}: expected min <= max, got {describe(value)}")
+    return pair

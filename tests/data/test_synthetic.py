@@ -14,12 +14,8 @@ from PIL import Image
 pytest.importorskip("pytorch3d.renderer")
 
 from gan3dlib.config import from_dict, to_dict  # noqa: E402
-from gan3dlib.data.synthetic import (  # noqa: E402
-    SyntheticConfig,
-    SyntheticImageDataset,
-    SyntheticScenes,
-    read_config,
-)
+from gan3dlib.data.synthetic import SyntheticConfig, SyntheticImageDataset, SyntheticScenes  # noqa: E402
+from gan3dlib.data.synthetic_files import read_config, write_dataset  # noqa: E402
 from gan3dlib.render.camera import PerspectiveCamera, rotation_matrix  # noqa: E402
 
 TINY = {"resolution": 24, "grid_size": 16, "texture_size": 16, "batch_size": 8}
@@ -246,7 +242,7 @@ def test_viewpoints_lie_in_the_configured_ranges() -> None:
 
 def test_write_folder_rerun_and_png_pixels(tmp_path, scenes: SyntheticScenes, rendered) -> None:
     cfg = _config(num_images=10)
-    result = cfg.build().write(tmp_path)
+    result = write_dataset(cfg.build(), tmp_path)
     assert (result.written, result.skipped) == (10, 0)
     pngs = sorted((tmp_path / "images").iterdir())
     npzs = sorted((tmp_path / "ground_truth").iterdir())
@@ -266,23 +262,23 @@ def test_write_folder_rerun_and_png_pixels(tmp_path, scenes: SyntheticScenes, re
             assert math.isclose(float(data["pitch"]), obj.pitch, abs_tol=1e-6)
 
     stamps = {p: p.stat().st_mtime_ns for p in pngs + npzs}
-    again = cfg.build().write(tmp_path)
+    again = write_dataset(cfg.build(), tmp_path)
     assert (again.written, again.skipped) == (0, 10)
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
     os.remove(pngs[3])
     os.remove(npzs[7])
-    repaired = cfg.build().write(tmp_path)
+    repaired = write_dataset(cfg.build(), tmp_path)
     assert (repaired.written, repaired.skipped) == (2, 8)
     assert pngs[3].exists() and npzs[7].exists()
     assert npzs[3].stat().st_mtime_ns == stamps[npzs[3]]  # the complete half is not rewritten
     calls: list[tuple[int, int]] = []
-    extended = _config(num_images=12, batch_size=1).build().write(tmp_path, progress=lambda *a: calls.append(a))
+    extended = write_dataset(_config(num_images=12, batch_size=1).build(), tmp_path, progress=lambda *a: calls.append(a))
     assert (extended.written, extended.skipped) == (2, 10) and calls == [(1, 2), (2, 2)]
     assert read_config(tmp_path).num_images == 12
     leftovers = [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
     assert not leftovers
     with pytest.raises(ValueError, match="folder"):
-        _config(num_images=12, seed=5).build().write(tmp_path)
+        write_dataset(_config(num_images=12, seed=5).build(), tmp_path)
 
 
 # --- the Dataset view ---------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import torch
 pytest.importorskip("pytorch3d.renderer")
 
 from gan3dlib.data import synthetic_shapes  # noqa: E402
-from gan3dlib.data.synthetic_objects import sphere_topology, synthetic_preset  # noqa: E402
+from gan3dlib.data.synthetic import synthetic_preset
+from gan3dlib.data.synthetic_objects import sphere_topology  # noqa: E402
 from gan3dlib.eval.object_metrics import extent_statistics  # noqa: E402
 from gan3dlib.eval.point_metrics import sample_surface_points  # noqa: E402
 
@@ -100,13 +101,13 @@ def test_presets_and_category_validation():
 def test_depth_without_pytorch3d_agrees_with_pytorch3d(monkeypatch):
     import math
 
-    import gan3dlib.data.synthetic as synthetic
+    import gan3dlib.data.synthetic_render as synthetic_render
 
     scenes, vertices = objects("face", 4)
     yaw = torch.tensor([math.radians(a) for a in (-45.0, -10.0, 20.0, 45.0)])
     pitch = torch.tensor([0.1, -0.2, 0.0, 0.25])
     reference = scenes.mesh_depth(vertices, yaw, pitch)
-    monkeypatch.setattr(synthetic, "pytorch3d_available", lambda: False)
+    monkeypatch.setattr(synthetic_render, "pytorch3d_available", lambda: False)
     own = scenes.mesh_depth(vertices, yaw, pitch)
     both = (reference > 0) & (own > 0)
     assert float(((reference > 0) != (own > 0)).float().mean()) < 0.005  # at most a few edge pixels

@@ -14,7 +14,7 @@ import torch
 
 pytest.importorskip("pytorch3d.renderer")
 
-from gan3dlib.data.synthetic_objects import synthetic_preset  # noqa: E402
+from gan3dlib.data.synthetic import synthetic_preset  # noqa: E402
 from gan3dlib.eval.baselines import OracleConfig, baseline_scores, fit_oracle, floor_vertices  # noqa: E402
 from gan3dlib.eval.synthetic_eval import LOWER_IS_BETTER, ShapeReference, grid_shapes, gap_closed  # noqa: E402
 from gan3dlib.presets import SceneSpec  # noqa: E402
