@@ -44,10 +44,10 @@ from gan3dlib.mesh import build_mesh_grid, sphere_shape_image  # noqa: E402
 from gan3dlib.render import PerspectiveCamera, RendererConfig, ViewpointSampler  # noqa: E402
 
 FULL = {"render_batch": 32, "image": 128, "grids": (64, 128), "step_batch": 32, "step_resolution": 128,
-        "steps": 12, "run_seconds": 300.0, "run_resolution": 64, "run_images": 2000, "num_generated": 64,
+        "steps": 12, "r1_steps": 3, "run_seconds": 300.0, "run_resolution": 64, "run_images": 2000, "num_generated": 64,
         "num_truth": 128}
 QUICK = {"render_batch": 2, "image": 32, "grids": (16,), "step_batch": 4, "step_resolution": 16,
-         "steps": 3, "run_seconds": 10.0, "run_resolution": 16, "run_images": 32, "num_generated": 8,
+         "steps": 3, "r1_steps": 1, "run_seconds": 10.0, "run_resolution": 16, "run_images": 32, "num_generated": 8,
          "num_truth": 16}
 
 
@@ -127,7 +127,7 @@ class Plain2D(torch.nn.Module):
         return SimpleNamespace(image=image, shape_image=image, texture=image, background=image)
 
 
-def step_rows(device: torch.device, sizes: dict, precision: str) -> list[dict]:
+def step_rows(device: torch.device, sizes: dict, precision: str, profile: Path | None = None) -> list[dict]:
     """Images/s of the 3D training step and of the 2D step with the same networks, and the 3D split."""
     from accelerate import Accelerator
 
@@ -135,6 +135,7 @@ def step_rows(device: torch.device, sizes: dict, precision: str) -> list[dict]:
     from gan3dlib.presets import PRESET_SPECS
     from gan3dlib.train.config import TrainConfig
     from gan3dlib.train.steps import discriminator_step, generator_step
+    from gan3dlib.utils.checks import data_checks
 
     n, batch = sizes["step_resolution"], sizes["step_batch"]
     spec = dataclasses.replace(PRESET_SPECS["ffhq"], resolution=n)
@@ -157,24 +158,76 @@ def step_rows(device: torch.device, sizes: dict, precision: str) -> list[dict]:
         real = torch.rand(batch, 3, n, n, device=accelerator.device) * 2 - 1
         state = {"step": 0}
 
-        def step():
+        def step(r1: bool = False, r1_full_precision: bool = False):
             k = state["step"]
             g = torch.Generator(device=accelerator.device).manual_seed(k)
             latents = torch.randn(4, batch, spec.z_dim, generator=g, device=accelerator.device)
-            r1 = config.resolved_r1_gamma if k % config.r1_interval == 0 else 0.0
-            discriminator_step(accelerator, config, G, D, opt_D, real, latents[:2], g, r1)
-            generator_step(accelerator, G, D, D, opt_G, latents[2:], g)
+            with data_checks(False):  # as the training loop runs every step after its first
+                discriminator_step(accelerator, config, G, D, opt_D, real, latents[:2], g,
+                                   config.resolved_r1_gamma if r1 else 0.0, r1_full_precision)
+                generator_step(accelerator, G, D, D, opt_G, latents[2:], g)
             state["step"] += 1
 
         _reset_peak(accelerator.device)
         seconds = _median_seconds(step, accelerator.device, sizes["steps"])
+        r1_seconds = {full: _median_seconds(lambda full=full: step(True, full), accelerator.device, sizes["r1_steps"])
+                      for full in (False, True)}
+        interval = config.r1_interval
+        cycle = {full: ((interval - 1) * seconds + r1_seconds[full]) / interval for full in (False, True)}
         row = {"step": kind, "resolution": n, "batch": batch, "precision": precision, "seconds": seconds,
-               "img_s": batch / seconds, "peak_mib": _peak_mib(accelerator.device)}
+               "img_s": batch / seconds, "r1_seconds": r1_seconds[False], "r1_fp32_seconds": r1_seconds[True],
+               "cycle_img_s": batch / cycle[False], "cycle_fp32_r1_img_s": batch / cycle[True],
+               "peak_mib": _peak_mib(accelerator.device)}
         if kind == "3D":
             row.update(_split(scene, D, accelerator, batch, spec.z_dim, seconds, sizes["steps"]))
+            row["host_syncs"] = host_syncs(step, accelerator.device)
+            if profile is not None:
+                row["profile"] = profile_table(lambda: step(state["step"] % 3 == 0), accelerator.device, profile)
         rows.append(row)
-    rows.append({"step": "3D / 2D", "img_s": rows[0]["img_s"] / rows[1]["img_s"]})
+    rows.append({"step": "3D / 2D", "img_s": rows[0]["img_s"] / rows[1]["img_s"],
+                 "cycle_img_s": rows[0]["cycle_img_s"] / rows[1]["cycle_img_s"],
+                 "cycle_fp32_r1_img_s": rows[0]["cycle_fp32_r1_img_s"] / rows[1]["cycle_fp32_r1_img_s"]})
     return rows
+
+
+def host_syncs(step, device: torch.device) -> dict[str, int]:
+    """The places (file:line) of one training step that wait for the device, with their counts.
+
+    CUDA only (``torch.cuda.set_sync_debug_mode``): every operation that makes the host wait for the
+    GPU (``.item()``, ``nonzero``, a shape that depends on data, a device-to-host copy) warns once.
+    """
+    if device.type != "cuda":
+        return {}
+    import warnings
+
+    places: dict[str, int] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    for w in caught:
+        if "synchroniz" in str(w.message):
+            where = f"{Path(w.filename).name}:{w.lineno}"
+            places[where] = places.get(where, 0) + 1
+    return dict(sorted(places.items(), key=lambda kv: -kv[1]))
+
+
+def profile_table(step, device: torch.device, path: Path) -> str:
+    """The kernels and operators of three training steps by total time, written to ``path``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for _ in range(3):
+            step()
+        _sync(device)
+    sort = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    table = prof.key_averages().table(sort_by=sort, row_limit=30)
+    path.write_text(table)
+    return str(path)
 
 
 def _split(scene, D, accelerator, batch: int, z_dim: int, step_seconds: float, repeats: int) -> dict:
@@ -210,13 +263,16 @@ def _split(scene, D, accelerator, batch: int, z_dim: int, step_seconds: float, r
 
 def run_row(device: torch.device, sizes: dict, face_data: str | None, folder: Path) -> dict:
     """The CPU demo at ``run_resolution`` on faces for ``run_seconds`` of training, then its shape gap."""
-    from gan3dlib.data.synthetic import read_config
-    from gan3dlib.eval.baselines import floor_vertices
-    from gan3dlib.eval.synthetic_eval import ShapeReference, gaps, grid_shapes, scene_shapes
+    from gan3dlib.data.synthetic_files import read_config
+    from gan3dlib.eval.baselines import floor_shapes
+    from gan3dlib.eval.synthetic_eval import ShapeReference, gaps, scene_shapes
     from gan3dlib.scene import SceneGenerator
     from gan3dlib.train.loop import train
     from gan3dlib.train.recipe import cpu_preset
 
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(True)  # the step rows' Accelerator had another mixed precision
     n = sizes["run_resolution"]
     preset = cpu_preset("face")
     config = dataclasses.replace(preset, model=dataclasses.replace(preset.model, resolution=n), kimg=1e6,
@@ -227,15 +283,16 @@ def run_row(device: torch.device, sizes: dict, face_data: str | None, folder: Pa
     if face_data is not None:
         synthetic = read_config(face_data)
         config = dataclasses.replace(config, data=str(Path(face_data) / "images"))
-    started, steps = time.perf_counter(), 0
-    while time.perf_counter() - started < sizes["run_seconds"]:
-        chunk = 50 if device.type == "cuda" else 5
+    started, steps, chunk = time.perf_counter(), 0, 5
+    while (elapsed := time.perf_counter() - started) < sizes["run_seconds"]:
         result = train(config, max_steps=chunk)  # each chunk continues the last (resume="auto")
         steps = result.steps
+        elapsed = time.perf_counter() - started  # the next chunk fills most of the time left
+        chunk = max(5, int(0.9 * steps / elapsed * (sizes["run_seconds"] - elapsed)))
     seconds = time.perf_counter() - started
     reference = ShapeReference(synthetic, sizes["num_truth"], 256, seed=0)
     trained = SceneGenerator.from_pretrained(folder / "run" / "model")
-    floor = reference.score(grid_shapes(trained, floor_vertices(trained, reference)[0], resolution=reference.resolution))
+    floor = reference.score(floor_shapes(trained, reference, sizes["num_generated"]))
     truth = reference.score(reference.held_out(sizes["num_generated"]))
     score = reference.score(scene_shapes(trained, sizes["num_generated"], resolution=reference.resolution))
     fractions, shape_gap = gaps(score.as_dict(), floor.as_dict(), truth.as_dict())
@@ -249,24 +306,33 @@ def markdown(report: dict) -> str:
     lines = [f"# device check: {report['device_name']}, torch {report['torch']}, {report['date']}", "",
              "| renderer mesh | faces | batch | image | fwd+bwd (s) | img/s | peak MiB | max diff vs CPU |",
              "|---|---|---|---|---|---|---|---|"]
-    for r in report["renderer"]:
+    for r in report.get("renderer", []):
         lines.append(f"| {r['mesh']} | {r['faces']} | {r['batch']} | {r['image']}² | {r['seconds']:.4f} | "
                      f"{r['img_s']:.0f} | {r['peak_mib']:.0f} | {r['max_diff_vs_cpu']:.2e} |")
-    lines += ["", "| training step | N | batch | precision | s/step | img/s | peak MiB | G / renderer / D |",
-              "|---|---|---|---|---|---|---|---|"]
-    for r in report["steps"]:
+    lines += ["", "| training step | N | batch | precision | s/step | img/s | s/R1 step (fp32 R1) "
+              "| img/s with R1 every 16 (fp32 R1) | peak MiB | G / renderer / D |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report.get("steps", []):
         if r["step"] == "3D / 2D":
-            lines.append(f"| 3D / 2D ratio | | | | | {r['img_s']:.2f} | | |")
+            lines.append(f"| 3D / 2D ratio | | | | | {r['img_s']:.2f} | | {r['cycle_img_s']:.2f} "
+                         f"({r['cycle_fp32_r1_img_s']:.2f}) | | |")
             continue
         split = (f"{r['share_G']:.0%} / {r['share_renderer']:.0%} / {r['share_D']:.0%}" if "share_D" in r else "–")
         lines.append(f"| {r['step']} | {r['resolution']} | {r['batch']} | {r['precision']} | {r['seconds']:.4f} | "
-                     f"{r['img_s']:.1f} | {r['peak_mib']:.0f} | {split} |")
+                     f"{r['img_s']:.1f} | {r['r1_seconds']:.3f} ({r['r1_fp32_seconds']:.3f}) | "
+                     f"{r['cycle_img_s']:.1f} ({r['cycle_fp32_r1_img_s']:.1f}) | {r['peak_mib']:.0f} | {split} |")
     if report.get("run"):
         r = report["run"]
         lines += ["", "| face run | wall (s) | kimg | img/s | shape gap | front (floor → run, truth) |",
                   "|---|---|---|---|---|---|",
                   f"| {r['resolution']}² | {r['seconds']:.0f} | {r['kimg']:.2f} | {r['img_s']:.1f} | "
                   f"{r['shape_gap']:.2f} | {r['front_floor']:.2f} → {r['front']:.2f}, {r['front_truth']:.2f} |"]
+    syncs = next((r["host_syncs"] for r in report.get("steps", []) if r.get("host_syncs")), None)
+    if syncs:
+        lines += ["", f"host syncs in one 3D step: {sum(syncs.values())} ("
+                  + ", ".join(f"{where} ×{count}" for where, count in syncs.items()) + ")"]
+    for key, error in report.get("errors", {}).items():
+        lines += ["", f"{key}: FAILED: {error}"]
     return "\n".join(lines) + "\n"
 
 
@@ -277,23 +343,46 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--precision", default="bf16", choices=("no", "bf16", "fp16"))
     parser.add_argument("--face-data", default=None, help="a face dataset folder written by SyntheticScenes.write")
     parser.add_argument("--skip-run", action="store_true", help="skip the timed face run")
-    parser.add_argument("--json", default=None, help="also write the report as JSON here")
+    parser.add_argument("--run-seconds", type=float, default=None, help="wall time of the face run's training")
+    parser.add_argument("--json", default=None, help="also write the report as JSON here (after each section)")
+    parser.add_argument("--profile", default=None, help="write the profiler's table of three 3D steps here")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="report a failing section and go on with the next (one-shot runs on a rented GPU)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("device_check.py: error: --device cuda: no CUDA device is visible; pass --device cpu")
-    sizes = QUICK if args.quick else FULL
+    sizes = dict(QUICK if args.quick else FULL)
+    if args.run_seconds is not None:
+        sizes["run_seconds"] = args.run_seconds
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     report = {"device_name": name, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "sizes": sizes}
-    report["renderer"] = render_rows(device, sizes, repeats=3 if args.quick else 10)
-    report["steps"] = step_rows(device, sizes, args.precision)
-    if not args.skip_run:
+    profile = Path(args.profile) if args.profile else None
+
+    def face_run() -> dict:
         with tempfile.TemporaryDirectory() as folder:
-            report["run"] = run_row(device, sizes, args.face_data, Path(folder))
+            return run_row(device, sizes, args.face_data, Path(folder))
+
+    sections = {"renderer": lambda: render_rows(device, sizes, repeats=3 if args.quick else 10),
+                "steps": lambda: step_rows(device, sizes, args.precision, profile)}
+    if not args.skip_run:
+        sections["run"] = face_run
+    for key, measure in sections.items():
+        started = time.perf_counter()
+        try:
+            report[key] = measure()
+        except Exception as error:  # noqa: BLE001 - one-shot runs keep the sections that worked
+            if not args.keep_going:
+                raise
+            import traceback
+
+            traceback.print_exc()
+            report.setdefault("errors", {})[key] = f"{type(error).__name__}: {error}"
+        print(f"[{key}: {time.perf_counter() - started:.0f} s]", flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=1, default=str))
     text = markdown(report)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1, default=str))
+    print(text, flush=True)
     return report
 
 

@@ -23,8 +23,8 @@ import json
 import torch
 
 from gan3dlib.errors import report_errors
-from gan3dlib.eval.baselines import floor_vertices
-from gan3dlib.eval.synthetic_eval import GAP_METRICS, ShapeReference, gaps, grid_shapes, initial_scene, scene_shapes
+from gan3dlib.eval.baselines import floor_shapes
+from gan3dlib.eval.synthetic_eval import GAP_METRICS, ShapeReference, gaps, initial_scene, scene_shapes
 from gan3dlib.scene import SceneGenerator
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.recipe import cpu_preset, run_recipe
@@ -53,7 +53,7 @@ def report(result, config: TrainConfig, num: int = 64, num_truth: int = 256) -> 
     scores = {
         "trained": reference.score(scene_shapes(trained, num, config.seed)).as_dict(),
         "untrained": reference.score(scene_shapes(untrained, num, config.seed)).as_dict(),
-        "floor": reference.score(grid_shapes(untrained, floor_vertices(untrained, reference)[0])).as_dict(),
+        "floor": reference.score(floor_shapes(untrained, reference, num)).as_dict(),
         "truth": reference.score(reference.held_out(num)).as_dict(),
     }
     fractions, shape_gap = gaps(scores["trained"], scores["floor"], scores["truth"])

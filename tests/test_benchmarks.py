@@ -57,6 +57,10 @@ def test_the_device_check_runs_on_the_cpu_at_toy_sizes(tmp_path, capsys):
     steps = {row["step"]: row for row in report["steps"]}
     assert steps["3D"]["img_s"] > 0 and steps["2D"]["img_s"] > 0
     assert abs(steps["3D / 2D"]["img_s"] - steps["3D"]["img_s"] / steps["2D"]["img_s"]) < 1e-9
+    for kind in ("3D", "2D"):  # the mean over one lazy-R1 cycle: 15 plain steps and one R1 step
+        row = steps[kind]
+        assert row["r1_seconds"] > 0 and row["r1_fp32_seconds"] > 0
+        assert row["cycle_img_s"] == pytest.approx(16 * row["batch"] / (15 * row["seconds"] + row["r1_seconds"]))
     assert steps["3D"]["share_renderer"] > 0 and steps["3D"]["share_D"] > 0 and 0 <= steps["3D"]["share_G"] <= 1
     run = report["run"]
     assert run["kimg"] > 0 and run["steps"] >= 1 and run["front_floor"] < run["front_truth"]

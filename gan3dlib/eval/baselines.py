@@ -28,11 +28,11 @@ from dataclasses import dataclass
 import torch
 
 from gan3dlib.eval.shape_metrics import pairwise_aligned_depth_error
-from gan3dlib.eval.synthetic_eval import ShapeReference, ShapeScore, grid_shapes
+from gan3dlib.eval.synthetic_eval import ShapeReference, ShapeScore, ShapeSet, grid_shapes
 from gan3dlib.render.camera import rotation_matrix
 from gan3dlib.utils.checks import check_positive
 
-__all__ = ["OracleConfig", "floor_vertices", "fit_oracle", "baseline_scores"]
+__all__ = ["OracleConfig", "floor_vertices", "floor_shapes", "fit_oracle", "baseline_scores"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,18 @@ def floor_vertices(scene, reference: ShapeReference, scales: torch.Tensor | None
     _, iou, _ = pairwise_aligned_depth_error(candidates.depth, reference.truth.depth)
     best = int(iou.mean(dim=1).argmax())
     return s0 * float(scales[best]), float(scales[best])
+
+
+def floor_shapes(scene, reference: ShapeReference, num: int = 64) -> ShapeSet:
+    """The floor as a set of ``num`` identical objects, scored like any generated set.
+
+    A constant answer repeated: its surface statistics are then averaged over ``num`` independent
+    point samples, as a generated set's are, rather than read off one noisy sample.
+    """
+    check_positive(num, "num", integer=True)
+    vertices, _ = floor_vertices(scene, reference)
+    one = grid_shapes(scene, vertices, reference.yaws_degrees, reference.resolution)
+    return ShapeSet(one.vertices.expand(num, -1, -1), one.faces, one.depth.expand(num, -1, -1))
 
 
 def _view_grid(synthetic, config: OracleConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -165,12 +177,11 @@ def baseline_scores(scene, reference: ShapeReference, num: int = 64, num_oracle:
     check_positive(num, "num", integer=True)
     check_positive(num_oracle, "num_oracle", integer=True)
     truth = reference.held_out(num)
-    floor, _ = floor_vertices(scene, reference)
     fitted = fit_oracle(scene, reference, truth.vertices[:num_oracle], oracle)
     fitted_shapes = grid_shapes(scene, fitted, reference.yaws_degrees, reference.resolution)
     oracle_score = dataclasses.replace(reference.score(fitted_shapes), cov=math.nan, mmd=math.nan)
     return {
-        "floor": reference.score(grid_shapes(scene, floor, reference.yaws_degrees, reference.resolution)),
+        "floor": reference.score(floor_shapes(scene, reference, num)),
         "oracle": oracle_score,
         "truth": reference.score(truth),
     }

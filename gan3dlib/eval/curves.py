@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gan3dlib.eval.baselines import floor_vertices
-from gan3dlib.eval.synthetic_eval import GAP_METRICS, ShapeReference, gaps, grid_shapes, scene_shapes
+from gan3dlib.eval.baselines import floor_shapes
+from gan3dlib.eval.synthetic_eval import GAP_METRICS, ShapeReference, gaps, scene_shapes
 from gan3dlib.utils.checks import check_positive
 from gan3dlib.utils.json_files import write_json
 
@@ -51,9 +51,7 @@ class ShapeCurve:
         self.path = Path(run_folder) / FILENAME
         self.num_generated, self.seed = num_generated, seed
         self.reference = ShapeReference(synthetic, num_truth, num_points, seed)
-        floor, _ = floor_vertices(scene, self.reference)
-        resolution = self.reference.resolution
-        self.floor = self.reference.score(grid_shapes(scene, floor, self.reference.yaws_degrees, resolution)).as_dict()
+        self.floor = self.reference.score(floor_shapes(scene, self.reference, num_generated)).as_dict()
         self.truth = self.reference.score(self.reference.held_out(num_generated)).as_dict()
         self.points: list[dict] = []
 

@@ -53,6 +53,8 @@ METRICS = ("depth_error", "normal_error", "mask_iou", "hollow_fraction", "chamfe
            "cov", "mmd", "fid", "kid")
 # Bumped whenever a metric's definition changes: cached scores of another version are recomputed.
 METRICS_VERSION = 2
+# Bumped whenever the baselines change (3: the floor is scored as a set of identical objects).
+BASELINES_VERSION = 3
 # Table columns: key, header, multiplier, format.
 COLUMNS = (
     ("depth_error", "depth err ↓", 1, ".3f"),
@@ -245,7 +247,7 @@ def _seed_baselines(base: TrainConfig, seed: int, inits: list[str], out: Path, s
             scores = baseline_scores(scene, reference, scoring.num_generated, scoring.num_oracle, scoring.oracle)
             return {k: v.as_dict() for k, v in scores.items()}
 
-        scores = _cached(out / f"baselines-{init}-seed{seed}.json", key, compute)
+        scores = _cached(out / f"baselines-{init}-seed{seed}.json", {**key, "baselines": BASELINES_VERSION}, compute)
         baselines["truth"] = scores["truth"]
         baselines[init] = {"floor": scores["floor"], "oracle": scores["oracle"], "model": model}
     truth = baselines["truth"]

@@ -29,7 +29,8 @@ def _sanitize_gradients(module: torch.nn.Module) -> None:
             torch.nan_to_num_(p.grad, nan=0.0, posinf=1e5, neginf=-1e5)
 
 
-def discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents, generator, r1_gamma: float):
+def discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents, generator, r1_gamma: float,
+                       r1_full_precision: bool = False):
     """D phase: fakes without gradients; D(fake) and D(real) (+ lazy R1 when ``r1_gamma``) in two backward passes.
 
     Args:
@@ -43,6 +44,8 @@ def discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents, ge
         latents: (2, B, z_dim) object and background latents.
         generator: the step's random generator.
         r1_gamma: R1 weight of this step (0: no R1 this step).
+        r1_full_precision: on R1 steps, run D(real) and its double backward in float32 instead of the
+            run's mixed precision.
 
     Returns:
         ``(finite, (loss_fake, loss_real, loss_r1))``, losses detached; the update is skipped on every
@@ -56,7 +59,8 @@ def discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents, ge
     finite = _all_finite(accelerator, loss_fake)
     accelerator.backward(loss_fake if finite else loss_fake * 0)
     real_input = real.detach().requires_grad_(r1_gamma > 0)
-    with accelerator.autocast():
+    full = r1_gamma > 0 and r1_full_precision
+    with torch.autocast(accelerator.device.type, enabled=False) if full else accelerator.autocast():
         real_logits = D(real_input)
         loss_real = torch.nn.functional.softplus(-real_logits).mean()
         loss_r1 = (r1_penalty(real_input, real_logits) * (r1_gamma / 2) * config.r1_interval if r1_gamma > 0
