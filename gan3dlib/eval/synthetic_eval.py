@@ -42,7 +42,7 @@ from gan3dlib.render.camera import rotation_matrix
 
 __all__ = [
     "CANONICAL_YAWS_DEGREES", "LOWER_IS_BETTER", "ShapeSet", "ShapeScore", "ShapeReference", "grid_shapes",
-    "scene_shapes", "truth_shapes", "gap_closed", "GAP_METRICS", "gaps", "initial_scene",
+    "scene_shapes", "truth_shapes", "gap_closed", "GAP_METRICS", "GAP_MIN_SPAN", "gaps", "initial_scene",
 ]
 
 CANONICAL_YAWS_DEGREES = (-30.0, 0.0, 30.0)
@@ -269,6 +269,10 @@ def gap_closed(value: float, floor: float, target: float) -> float:
 # reward generating the least-featured members of the distribution, a mean does not; and measured
 # from the object's own centre, so a shift towards the camera is not mistaken for relief).
 GAP_METRICS = ("depth_error", "normal_error", "chamfer", "aspect_error", "front_relief")
+# The smallest floor-to-target span that counts: below it the floor already scores like the target
+# and the fraction would be noise over a near-zero span. front_relief is relative to the half-width:
+# 0.05 is under half a pixel of relief at 32² (a car or a blob has none to learn; a face about 0.18).
+GAP_MIN_SPAN = {"front_relief": 0.05}
 
 
 def gaps(score: dict, floor: dict, target: dict, metrics: Sequence[str] = GAP_METRICS) -> tuple[dict, float]:
@@ -281,9 +285,11 @@ def gaps(score: dict, floor: dict, target: dict, metrics: Sequence[str] = GAP_ME
         metrics: which metrics.
 
     Returns:
-        ``({metric: fraction}, mean of the finite fractions or NaN)``.
+        ``({metric: fraction}, mean of the finite fractions or NaN)``; a metric whose floor and
+        target differ by less than its ``GAP_MIN_SPAN`` is NaN (it cannot tell them apart).
     """
-    fractions = {m: gap_closed(score[m], floor[m], target[m]) for m in metrics}
+    fractions = {m: (gap_closed(score[m], floor[m], target[m])
+                     if abs(target[m] - floor[m]) >= GAP_MIN_SPAN.get(m, 0.0) else math.nan) for m in metrics}
     finite = [v for v in fractions.values() if math.isfinite(v)]
     return fractions, (sum(finite) / len(finite) if finite else math.nan)
 
