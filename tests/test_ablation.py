@@ -45,6 +45,9 @@ def test_summary_gaps_and_the_ordering_verdicts():
     text = markdown_table(table, TrainConfig())
     assert "| FULL | 0.200 ± 0.100 | – | 0.800 ± 0.100 |" in text
     assert "| CRISP → FULL | +0.60 ± 0.10 | holds beyond 2σ |" in text
+    # One seed has no spread: no verdict either way, however large the difference.
+    one = summarize([row for row in rows if row["seed"] == 0])
+    assert {verdict for *_, verdict in ordering_checks(one)} == {"one seed: no spread to judge by"}
 
 
 def tiny_base(out) -> TrainConfig:

@@ -271,12 +271,13 @@ def summarize(rows: list[dict]) -> dict[str, dict[str, tuple[float, float]]]:
     """Mean and (population) standard deviation over seeds of every metric and gap, per row name.
 
     Gap fractions appear as ``gap_truth.<metric>`` and ``gap_oracle.<metric>``; NaNs are skipped.
+    ``seeds`` holds the number of runs of the row (and 0).
     """
     table: dict[str, dict[str, tuple[float, float]]] = {}
     for name in dict.fromkeys(row["ablation"] for row in rows):
         runs = [_flat(row) for row in rows if row["ablation"] == name]
         keys = dict.fromkeys(k for run in runs for k in run)
-        table[name] = {}
+        table[name] = {"seeds": (float(len(runs)), 0.0)}
         for k in keys:
             values = [run[k] for run in runs if isinstance(run.get(k), float | int) and math.isfinite(run[k])]
             if values:
@@ -299,8 +300,9 @@ def ordering_checks(table: dict) -> list[tuple[str, str, float, float, str]]:
         if worse in table and better in table and "shape_gap" in table[worse] and "shape_gap" in table[better]:
             (m_w, s_w), (m_b, s_b) = table[worse]["shape_gap"], table[better]["shape_gap"]
             diff, spread = m_b - m_w, math.hypot(s_w, s_b)
-            verdict = ("holds beyond 2σ" if diff > 2 * spread else "reversed beyond 2σ" if diff < -2 * spread
-                       else "within 2σ")
+            seeds = min(table[name].get("seeds", (2.0, 0.0))[0] for name in (worse, better))
+            verdict = ("one seed: no spread to judge by" if seeds < 2 else "holds beyond 2σ" if diff > 2 * spread
+                       else "reversed beyond 2σ" if diff < -2 * spread else "within 2σ")
             checks.append((worse, better, diff, spread, verdict))
     return checks
 
