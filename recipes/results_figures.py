@@ -9,7 +9,7 @@
 - ``<ladder>_normals_seed<k>.png``: per run of a ladder folder (one row per run, first held-out ground
   truth), the normals of 3 objects from yaw -30°, 0° and 30°;
 - ``<ladder>_curves.svg`` and ``<ladder>_front.svg``: per run, the mean over seeds of the shape gap
-  closed (0: the clean initial shape, 1: held-out ground truth) and of the frontal relief ``front``
+  closed (0: the clean initial shape, 1: held-out ground truth) and of the frontal relief ``front_relief``
   against the k-images trained, from every run's ``shape_curve.json``.
 """
 
@@ -127,13 +127,14 @@ def main() -> None:
             svg = line_plot_svg(gap, title=f"{ladder.name}: shape gap closed (mean over seeds)", x_label="k-images",
                                 y_label="fraction of the floor → truth gap", reference_lines={"truth": 1.0, "floor": 0.0})
             atomic_write_bytes(out / f"{ladder.name}_curves.svg", svg.encode())
-        front = curves(ladder, "front")
+        front = curves(ladder, "front_relief")
         if front:
             first = next(ladder.glob("*-seed*/shape_curve.json"))
             saved = json.loads(first.read_text())
             svg = line_plot_svg(front, title=f"{ladder.name}: frontal relief (mean over seeds)", x_label="k-images",
-                                y_label="front (half-widths)",
-                                reference_lines={"truth": saved["truth"]["front"], "floor": saved["floor"]["front"]})
+                                y_label="front relief (half-widths)",
+                                reference_lines={"truth": saved["truth"]["front_relief"],
+                                                 "floor": saved["floor"]["front_relief"]})
             atomic_write_bytes(out / f"{ladder.name}_front.svg", svg.encode())
 
 
