@@ -32,6 +32,8 @@ import math
 import sys
 import tempfile
 import time
+import traceback
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -198,8 +200,6 @@ def host_syncs(step, device: torch.device) -> dict[str, int]:
     """
     if device.type != "cuda":
         return {}
-    import warnings
-
     places: dict[str, int] = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -284,7 +284,7 @@ def run_row(device: torch.device, sizes: dict, face_data: str | None, folder: Pa
         synthetic = read_config(face_data)
         config = dataclasses.replace(config, data=str(Path(face_data) / "images"))
     started, steps, chunk = time.perf_counter(), 0, 5
-    while (elapsed := time.perf_counter() - started) < sizes["run_seconds"]:
+    while time.perf_counter() - started < sizes["run_seconds"]:
         result = train(config, max_steps=chunk)  # each chunk continues the last (resume="auto")
         steps = result.steps
         elapsed = time.perf_counter() - started  # the next chunk fills most of the time left
@@ -374,8 +374,6 @@ def main(argv: list[str] | None = None) -> dict:
         except Exception as error:  # noqa: BLE001 - one-shot runs keep the sections that worked
             if not args.keep_going:
                 raise
-            import traceback
-
             traceback.print_exc()
             report.setdefault("errors", {})[key] = f"{type(error).__name__}: {error}"
         print(f"[{key}: {time.perf_counter() - started:.0f} s]", flush=True)
