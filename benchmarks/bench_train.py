@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan3dlib.presets import PRESET_SPECS
+from gan3dlib.nets.discriminator import DiscriminatorConfig
+from gan3dlib.presets import PRESETS
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.loop import train
 
@@ -47,15 +48,17 @@ def _median(fn, repeats: int) -> float:
 
 def measure(preset: str, batch: int, steps: int, folder: Path) -> dict:
     """Times the training step and its parts."""
-    spec = PRESET_SPECS[preset]
+    spec = PRESETS[preset]()
     n = spec.resolution
+    synthesis = spec.object_generator.synthesis
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for i in range(64):
         Image.fromarray((rng.random((n, n, 3)) * 255).astype(np.uint8)).save(data / f"{i:03d}.png")
     config = TrainConfig(
-        model=spec, data=str(data), out=str(folder / "run"), kimg=1e6, batch_size=batch, cpu=True,
+        model=spec, discriminator=DiscriminatorConfig(None, channel_base=synthesis.channel_base,
+                                                      channel_max=synthesis.channel_max), data=str(data), out=str(folder / "run"), kimg=1e6, batch_size=batch, cpu=True,
         checkpoint_kimg=1e6, sample_kimg=1e6, log_kimg=1e6,
     )
     train(dataclasses.replace(config, out=str(folder / "warmup")), max_steps=2)  # imports, allocator
@@ -67,11 +70,7 @@ def measure(preset: str, batch: int, steps: int, folder: Path) -> dict:
     # The parts, on the same shapes.
     torch.manual_seed(0)
     scene = spec.build()
-    from gan3dlib.nets import DiscriminatorConfig
-
-    synthesis = scene.config.object_generator.synthesis
-    D = DiscriminatorConfig(resolution=n, channel_base=synthesis.channel_base, channel_max=synthesis.channel_max,
-                            mbstd_group_size=min(4, batch)).build()
+    D = config.discriminator_config(batch).build()
     z = torch.randn(batch, spec.z_dim)
     out = scene(z, z, generator=torch.Generator().manual_seed(0))
     images = out.image.detach()
@@ -102,7 +101,7 @@ def measure(preset: str, batch: int, steps: int, folder: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", default="tiny_cpu", choices=sorted(PRESET_SPECS))
+    parser.add_argument("--preset", default="tiny_cpu", choices=sorted(PRESETS))
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args(argv)

@@ -134,26 +134,27 @@ def step_rows(device: torch.device, sizes: dict, precision: str, profile: Path |
     from accelerate import Accelerator
 
     from gan3dlib.nets import DiscriminatorConfig
-    from gan3dlib.presets import PRESET_SPECS
+    from gan3dlib.config import replace_nested
+    from gan3dlib.presets import ffhq, tiny_cpu
     from gan3dlib.train.config import TrainConfig
     from gan3dlib.train.steps import discriminator_step, generator_step
     from gan3dlib.utils.checks import data_checks
 
     n, batch = sizes["step_resolution"], sizes["step_batch"]
-    spec = dataclasses.replace(PRESET_SPECS["ffhq"], resolution=n)
+    spec = replace_nested(ffhq(), {"resolution": n})
     if n < 128:  # toy sizes: small networks
-        spec = dataclasses.replace(PRESET_SPECS["tiny_cpu"], resolution=n, pyramid_levels=2)
+        spec = replace_nested(tiny_cpu(), {"resolution": n, "shape.pyramid.levels": 2})
+    synthesis = spec.object_generator.synthesis
     precision = precision if device.type == "cuda" else "no"  # accelerate has no CPU autocast for these
-    config = TrainConfig(model=spec, batch_size=batch, mixed_precision=precision, cpu=device.type == "cpu")
+    config = TrainConfig(model=spec, discriminator=DiscriminatorConfig(
+        None, channel_base=synthesis.channel_base, channel_max=synthesis.channel_max), batch_size=batch, mixed_precision=precision, cpu=device.type == "cpu")
     accelerator = Accelerator(mixed_precision=precision, cpu=device.type == "cpu")
     rows = []
     for kind in ("3D", "2D"):
         torch.manual_seed(0)
         scene = spec.build()
         G = scene if kind == "3D" else Plain2D(scene)
-        synthesis = scene.config.object_generator.synthesis
-        D = DiscriminatorConfig(resolution=n, channel_base=synthesis.channel_base, channel_max=synthesis.channel_max,
-                                mbstd_group_size=min(4, batch)).build()
+        D = config.discriminator_config(batch).build()
         opt_G = torch.optim.Adam(G.parameters(), lr=0.0025, betas=(0.0, 0.99))
         opt_D = torch.optim.Adam(D.parameters(), lr=0.0025, betas=(0.0, 0.99))
         G, D, opt_G, opt_D = accelerator.prepare(G, D, opt_G, opt_D)

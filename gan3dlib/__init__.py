@@ -17,7 +17,7 @@ from __future__ import annotations
 __version__ = "0.1.0.dev0"
 
 from gan3dlib.mesh import MeshGrid, build_mesh_grid, sheet_shape_image, sphere_shape_image
-from gan3dlib.presets import SceneSpec, ablation, ffhq, lsun_bus, lsun_car, tiny_cpu
+from gan3dlib.presets import ablation, ffhq, lsun_bus, lsun_car, scene_config, tiny_cpu
 from gan3dlib.render import (
     PerspectiveCamera,
     RendererConfig,
@@ -38,7 +38,7 @@ __all__ = [
     "ViewpointSampler",
     "SceneConfig",
     "SceneGenerator",
-    "SceneSpec",
+    "scene_config",
     "ablation",
     "ffhq",
     "lsun_car",

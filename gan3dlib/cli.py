@@ -1,12 +1,18 @@
-"""The ``gan3d`` command: sample sheets, mesh export, turntables, model info and FID of a model folder.
+"""The ``gan3d`` command: training, and sample sheets, mesh export, turntables, model info and FID of a model folder.
 
+    gan3d train ffhq --data /data/ffhq128 --batch_size 64 --model.renderer.blur_px 1.5
+    gan3d train cpu_face --out runs/demo
+    accelerate launch -m gan3dlib.cli train ffhq --data /data/ffhq128
     gan3d sample --model runs/ffhq/model --seeds 0-7 --out samples/
     gan3d export --model runs/ffhq/model --seed 3 --format glb --out face3.glb
     gan3d views  --model runs/ffhq/model --seed 3 --out face3.gif
     gan3d info   --model runs/ffhq/model
     gan3d fid    --model runs/ffhq/model --data /data/ffhq128 --inception-weights weights-inception-2015-12-05-6726825d.pth
 
-A model folder is what ``save_pretrained`` writes (training exports G_ema to ``<run>/model``).
+``gan3d train PRESET`` parses the ``--a.b value`` overrides of a
+[`TrainConfig`][gan3dlib.train.config.TrainConfig] on top of the preset with the recipes' parser
+([`run_recipe`][gan3dlib.train.recipe.run_recipe]); ``gan3d train PRESET --help`` lists them. A model
+folder is what ``save_pretrained`` writes (training exports G_ema to ``<run>/model``).
 """
 
 from __future__ import annotations
@@ -154,10 +160,24 @@ def _fid(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
+def _train(args: argparse.Namespace) -> None:
+    from gan3dlib.train.recipe import run_recipe, train_preset
+
+    run_recipe(train_preset(args.preset), args.overrides, prog="gan3d train")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``gan3d`` argument parser."""
-    parser = argparse.ArgumentParser(prog="gan3d", description="Sample sheets, mesh export, turntables, model info and FID of a model folder.")
+    parser = argparse.ArgumentParser(prog="gan3d", description="Training, and sample sheets, mesh export, turntables, "
+                                     "model info and FID of a model folder.")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train from a preset with --a.b value overrides (gan3d train PRESET --help)",
+                       add_help=False)
+    p.add_argument("preset", help="ffhq, lsun_car, lsun_bus (the paper's models) or cpu_face, cpu_car, cpu_blob (the CPU "
+                   "demo on a synthetic category)")
+    p.add_argument("overrides", nargs=argparse.REMAINDER, help="--a.b value overrides of the TrainConfig")
+    p.set_defaults(run=_train)
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", required=True, help="model folder written by save_pretrained (e.g. <run>/model)")

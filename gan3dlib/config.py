@@ -205,7 +205,7 @@ def _root_message(err: BaseException) -> str:
 
 
 def replace_nested(config: T, changes: dict[str, Any], _prefix: str = "") -> T:
-    """``dataclasses.replace`` through nested configs: ``{"model.shading": "lambertian", "kimg": 36}``.
+    """``dataclasses.replace`` through nested configs: ``{"model.shading.mode": "lambertian", "kimg": 36}``.
 
     Every other field, at every level, is kept; each changed level is rebuilt, so its
     ``__post_init__`` validates the new value.

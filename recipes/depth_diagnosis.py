@@ -30,16 +30,16 @@ from gan3dlib.train.recipe import cpu_preset
 VARIANTS = {
     "FULL": {},
     "kimg 36": {"kimg": 36.0},
-    "shape_scale 0.03": {"model.shape_scale": 0.03},
+    "shape_scale 0.03": {"model.shape.shape_scale": 0.03},
     "R1 0.2": {"r1_gamma": 0.2},
-    "B 2 px": {"model.blur_px": 2.0},
-    "pyramid 2": {"model.pyramid_levels": 2},
-    "lambertian": {"model.shading": "lambertian"},
-    "symmetric": {"model.symmetric": True},
-    "lambertian+symmetric": {"model.shading": "lambertian", "model.symmetric": True},
+    "B 2 px": {"model.renderer.blur_px": 2.0},
+    "pyramid 2": {"model.shape.pyramid.levels": 2},
+    "lambertian": {"model.shading.mode": "lambertian"},
+    "symmetric": {"model.shape.symmetric": True},
+    "lambertian+symmetric": {"model.shading.mode": "lambertian", "model.shape.symmetric": True},
     "64²": {"model.resolution": 64},
     "smooth textures": {"synthetic_texture": "smooth"},
-    "smooth textures+lambertian": {"synthetic_texture": "smooth", "model.shading": "lambertian"},
+    "smooth textures+lambertian": {"synthetic_texture": "smooth", "model.shading.mode": "lambertian"},
 }
 
 

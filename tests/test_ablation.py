@@ -19,7 +19,8 @@ from gan3dlib.experiments.ablation import (
     run_ablation_ladder,
     summarize,
 )
-from gan3dlib.presets import SceneSpec
+from gan3dlib.nets.discriminator import DiscriminatorConfig
+from gan3dlib.presets import scene_config
 from gan3dlib.train.config import TrainConfig
 
 
@@ -52,7 +53,8 @@ def test_summary_gaps_and_the_ordering_verdicts():
 
 def tiny_base(out) -> TrainConfig:
     return TrainConfig(
-        model=SceneSpec(16, z_dim=16, mapping_layers=2, channel_base=64, channel_max=16, pyramid_levels=2),
+        model=scene_config(16, z_dim=16, mapping_layers=2, channel_base=64, channel_max=16, pyramid_levels=2),
+        discriminator=DiscriminatorConfig(None, channel_base=64, channel_max=16),
         data="synthetic", synthetic_images=8, synthetic_category="face", out=str(out), kimg=0.008, batch_size=4,
         cpu=True,
         checkpoint_kimg=1.0, sample_kimg=1.0, log_kimg=1.0,
@@ -65,7 +67,7 @@ def test_runs_are_seed_major_with_each_ablations_settings(tmp_path):
     assert [(name, seed) for name, seed, _ in runs] == [("CRISP", 0), ("VIEW", 0), ("CRISP", 1), ("VIEW", 1)]
     assert [config.seed for _, _, config in runs] == [0, 0, 1, 1]
     assert runs[3][2].out == str(tmp_path / "VIEW-seed1")
-    assert runs[0][2].model.renderer_mode == "crisp" and runs[1][2].model.yaw_range_degrees == (-120.0, 120.0)
+    assert runs[0][2].model.renderer.mode == "crisp" and runs[1][2].model.viewpoints.yaw_range_degrees == (-120.0, 120.0)
 
 
 SCORING = LadderScoring(num_generated=4, num_truth=6, num_points=64, num_fid=8, num_oracle=1,
@@ -94,9 +96,9 @@ def test_tiny_ladder_end_to_end_and_resumed(tmp_path):
     assert "| CRISP |" in table_text and "COV ↑" in table_text and "shape gap" in table_text
     # Each run used its ablation's settings and recorded no curve (eval_kimg is off in tiny_base).
     crisp = json.loads((tmp_path / "CRISP-seed0" / "train_config.json").read_text())
-    assert crisp["model"]["renderer_mode"] == "crisp" and crisp["synthetic_category"] == "face"
+    assert crisp["model"]["renderer"]["mode"] == "crisp" and crisp["synthetic_category"] == "face"
     car = json.loads((tmp_path / "CAR-seed0" / "train_config.json").read_text())
-    assert car["model"]["init"] == "sheet"
+    assert car["model"]["shape"]["init"] == "sheet"
     assert dataclasses.asdict(base)["kimg"] == 0.008
     # Running the ladder again resumes each finished run at its full budget: nothing is trained.
     weights = (tmp_path / "CRISP-seed0" / "model" / "model.safetensors").read_bytes()
@@ -117,12 +119,12 @@ def test_tiny_ladder_end_to_end_and_resumed(tmp_path):
 
 def test_variants_override_the_base_and_keep_the_rest(tmp_path):
     base = tiny_base(tmp_path)
-    variants = {"LIT": {"model.shading": "lambertian", "kimg": 0.016}}
+    variants = {"LIT": {"model.shading.mode": "lambertian", "kimg": 0.016}}
     runs = ladder_configs(base, names=("LIT", "FULL"), seeds=(3,), out=tmp_path, variants=variants)
     lit, full = runs[0][2], runs[1][2]
-    assert lit.model.shading == "lambertian" and lit.kimg == 0.016 and lit.seed == 3
+    assert lit.model.shading.mode == "lambertian" and lit.kimg == 0.016 and lit.seed == 3
     assert lit.model.resolution == base.model.resolution and lit.synthetic_category == "face"
-    assert full.model.shading == "none" and lit.out == str(tmp_path / "LIT-seed3")
+    assert full.model.shading.mode == "none" and lit.out == str(tmp_path / "LIT-seed3")
     with pytest.raises(ValueError, match="neither paper ablations"):
         ladder_configs(base, names=("NOPE",), variants=variants)
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent / "train"))
 from train_helpers import TINY_SPEC, image_folder, tiny_config  # noqa: E402
 
 from gan3dlib.cli import main as gan3d  # noqa: E402
+from gan3dlib.config import replace_nested  # noqa: E402
 from gan3dlib.data.images import ImageDatasetConfig  # noqa: E402
 from gan3dlib.render import PerspectiveCamera, RendererConfig  # noqa: E402
 from gan3dlib.scene import SceneGenerator  # noqa: E402
@@ -125,11 +126,11 @@ def test_continuing_with_settings_that_change_the_run_is_refused(finished_run, t
     copy = copy_run(run, tmp_path / "run")
     before = snapshot(copy)
     changed = tiny_config(data, copy, kimg=0.012, g_lr=0.001,
-                          model=dataclasses.replace(TINY_SPEC, shape_scale=0.01))
+                          model=replace_nested(TINY_SPEC, {"shape.shape_scale": 0.01}))
     with pytest.raises(ValueError) as err:
         train(changed)
     message = str(err.value)
-    assert "g_lr: 0.0025 -> 0.001" in message and "model.shape_scale: 0.002 -> 0.01" in message
+    assert "g_lr: 0.0025 -> 0.001" in message and "model.shape.shape_scale: 0.002 -> 0.01" in message
     assert "kimg" not in message.split("(")[1].split(")")[0]  # the budget may change: not listed
     assert snapshot(copy) == before
 
@@ -169,7 +170,7 @@ def test_a_second_process_in_the_same_run_folder_is_refused(tmp_path):
     (["--kimg", "nan"], "--kimg: expected a number > 0, got nan"),
     (["--batch_size", "2.5"], "--batch_size: couldn't parse '2.5' into an int"),
     (["--model.resolution", "33"], "--model.resolution: expected a power of two >= 2"),
-    (["--model.shading", "phong"], "--model.shading: invalid choice: 'phong' (choose from 'none', 'lambertian')"),
+    (["--model.shading.mode", "phong"], "--model.shading.mode: invalid choice: 'phong' (choose from 'none', 'lambertian')"),
     (["--bogus", "1"], "unrecognized arguments: --bogus 1 (see --help for the settings)"),
     (["--data", "synthetic", "--resume", ""], "--resume: expected 'auto', 'latest', 'never' or a checkpoint"),
 ])

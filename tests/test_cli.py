@@ -10,14 +10,14 @@ import torch
 from PIL import Image
 
 from gan3dlib.cli import main, parse_seeds
-from gan3dlib.presets import SceneSpec
+from gan3dlib.presets import scene_config
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     torch.manual_seed(0)
-    spec = SceneSpec(8, z_dim=16, mapping_layers=2, channel_base=64, channel_max=16, pyramid_levels=2)
+    spec = scene_config(8, z_dim=16, mapping_layers=2, channel_base=64, channel_max=16, pyramid_levels=2)
     spec.build().save_pretrained(folder / "m")
     return folder / "m"
 
@@ -81,3 +81,34 @@ def test_fid_command_and_its_errors(model_dir, tmp_path, capsys):
     assert re.search("weights-inception-2015-12-05-6726825d.pth.*never downloads", err)
     assert "--data" in one_error(capsys, ["fid", "--model", str(model_dir), "--data", str(tmp_path / "missing"),
                                           "--features", "random"])
+
+
+def test_train_runs_a_preset_with_the_recipes_overrides(tmp_path, capsys):
+    from gan3dlib.config import replace_nested, to_dict
+    from gan3dlib.train.recipe import cpu_preset
+
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(8):
+        Image.fromarray((torch.rand(8, 8, 3) * 255).to(torch.uint8).numpy()).save(data / f"{i}.png")
+    out = tmp_path / "run"
+    main(["train", "cpu_face", "--data", str(data), "--out", str(out), "--kimg", "0.004", "--batch_size", "4",
+          "--model.resolution", "8", "--model.renderer.blur_px", "2", "--checkpoint_kimg", "0.004",
+          "--sample_kimg", "1", "--log_kimg", "1"])
+    recorded = json.loads((out / "train_config.json").read_text())
+    expected = replace_nested(cpu_preset("face"), {
+        "data": str(data), "out": str(out), "kimg": 0.004, "batch_size": 4, "model.resolution": 8,
+        "model.renderer.blur_px": 2.0, "checkpoint_kimg": 0.004, "sample_kimg": 1.0, "log_kimg": 1.0})
+    assert recorded == to_dict(expected)  # the preset, the overrides, nothing else
+    assert (out / "model").is_dir() and "done: 0.004 kimg" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["train", "boat"], "gan3d train: error: preset: expected one of ffhq, lsun_car, lsun_bus, cpu_face"),
+    (["train", "ffhq"], "gan3d train: error: --data: required"),
+    (["train", "cpu_face", "--model.shading.mode", "phong"], "gan3d train: error: --model.shading.mode: invalid choice"),
+])
+def test_train_refuses_bad_input_in_one_line(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2 and capsys.readouterr().err.startswith(message)

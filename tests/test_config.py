@@ -108,20 +108,20 @@ def test_overrides_without_a_preset_keep_nested_default_factories():
 
 def test_replace_nested_changes_only_the_named_fields():
     from gan3dlib.config import replace_nested
-    from gan3dlib.presets import SceneSpec
+    from gan3dlib.presets import scene_config
     from gan3dlib.train.config import TrainConfig
 
-    base = TrainConfig(model=SceneSpec(32, yaw_range_degrees=(-30.0, 30.0)), kimg=5.0)
-    changed = replace_nested(base, {"model.shading": "lambertian", "kimg": 7.0, "model.symmetric": True})
-    assert changed.kimg == 7.0 and changed.model.shading == "lambertian" and changed.model.symmetric
-    assert changed.model.yaw_range_degrees == (-30.0, 30.0) and changed.model.resolution == 32
+    base = TrainConfig(model=scene_config(32, yaw_range_degrees=(-30.0, 30.0)), kimg=5.0)
+    changed = replace_nested(base, {"model.shading.mode": "lambertian", "kimg": 7.0, "model.shape.symmetric": True})
+    assert changed.kimg == 7.0 and changed.model.shading.mode == "lambertian" and changed.model.shape.symmetric
+    assert changed.model.viewpoints.yaw_range_degrees == (-30.0, 30.0) and changed.model.resolution == 32
     assert replace_nested(base, {}) == base
-    with pytest.raises(ValueError, match="'model.colour' names no field of SceneSpec"):
+    with pytest.raises(ValueError, match="'model.colour' names no field of SceneConfig"):
         replace_nested(base, {"model.colour": 1})
     with pytest.raises(ValueError, match="'kimg' of TrainConfig is not a config"):
         replace_nested(base, {"kimg.x": 1})
-    with pytest.raises(ValueError, match="shading"):
-        replace_nested(base, {"model.shading": "phong"})  # validated by the rebuilt level
+    with pytest.raises(ValueError, match="mode: expected .none. or .lambertian."):
+        replace_nested(base, {"model.shading.mode": "phong"})  # validated by the rebuilt level
 
 
 def test_the_top_level_exports_the_entry_points_and_imports_training_lazily():
@@ -130,8 +130,8 @@ def test_the_top_level_exports_the_entry_points_and_imports_training_lazily():
 
     code = ("import sys, gan3dlib; assert 'accelerate' not in sys.modules; "
             "from gan3dlib import TrainConfig, train, cpu_preset, paper_preset, SceneGenerator, ablation; "
-            "assert cpu_preset('car').model.init == 'sheet' and paper_preset('ffhq').model.resolution == 128; "
-            "assert ablation(gan3dlib.SceneSpec(), 'CRISP').renderer_mode == 'crisp'")
+            "assert cpu_preset('car').model.shape.init == 'sheet' and paper_preset('ffhq').model.resolution == 128; "
+            "assert ablation(gan3dlib.ffhq(), 'CRISP').renderer.mode == 'crisp'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -145,3 +145,23 @@ def test_the_synthetic_data_settings_of_a_run():
     for field, value in (("synthetic_category", "boat"), ("synthetic_texture", "plaid"), ("eval_kimg", 0.0)):
         with pytest.raises(ValueError, match=field):
             TrainConfig(**{field: value})
+
+
+def test_a_run_recorded_before_the_model_was_a_full_scene_config_still_decodes():
+    from gan3dlib.config import to_dict
+    from gan3dlib.nets.discriminator import DiscriminatorConfig
+    from gan3dlib.presets import scene_config
+    from gan3dlib.train.config import TrainConfig, train_config_from_dict
+
+    flat = {"resolution": 32, "z_dim": 64, "mapping_layers": 2, "channel_base": 512, "channel_max": 64,
+            "pyramid_levels": 3, "shape_scale": 0.01, "yaw_range_degrees": [-30.0, 30.0], "shading": "lambertian"}
+    recorded = {**to_dict(TrainConfig(kimg=12.0, batch_size=16)), "model": flat}
+    recorded.pop("discriminator")
+    config = train_config_from_dict(recorded)
+    settings = {**flat, "yaw_range_degrees": (-30.0, 30.0)}
+    assert config.model == scene_config(**settings) and config.kimg == 12.0 and config.batch_size == 16
+    # D took the object generator's channels then; it keeps them.
+    assert config.discriminator == DiscriminatorConfig(None, channel_base=512, channel_max=64)
+    assert train_config_from_dict(to_dict(config)) == config  # today's format decodes as it is
+    with pytest.raises(ValueError, match="unknown keys"):
+        train_config_from_dict({**recorded, "model": {**flat, "colour": 1}})

@@ -301,4 +301,4 @@ def initial_scene(config):
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        return config.model.scene_config().build()
+        return config.model.build()

@@ -99,7 +99,7 @@ class LadderScoring:
 
 
 def _initial_shape(config: TrainConfig) -> str:
-    return config.model.init
+    return config.model.shape.init
 
 
 def ladder_configs(
@@ -110,7 +110,7 @@ def ladder_configs(
 
     A name is one of the paper's ablations ([`ablation`][gan3dlib.presets.ablation] on ``base.model``) or a
     key of ``variants``, whose value holds dotted overrides of ``base``
-    ([`replace_nested`][gan3dlib.config.replace_nested], e.g. ``{"model.shading": "lambertian"}``).
+    ([`replace_nested`][gan3dlib.config.replace_nested], e.g. ``{"model.shading.mode": "lambertian"}``).
     Seed-major order means a ladder stopped early still holds complete seeds to compare. Each run
     writes to ``<out>/<name>-seed<seed>``. The name ``'untrained'`` stands for FULL's settings,
     scored before any training.

@@ -10,7 +10,7 @@ from einops import rearrange
 from torch import nn
 
 from gan3dlib.nets.layers import EqualConv2d, EqualLinear, MinibatchStdDev, check_power_of_two, fir_kernel
-from gan3dlib.utils.checks import check_positive, check_tensor
+from gan3dlib.utils.checks import check_derived_set, check_positive, check_tensor
 
 __all__ = ["DiscriminatorConfig", "Discriminator", "DiscriminatorBlock"]
 
@@ -34,7 +34,7 @@ class DiscriminatorConfig:
         resample_filter: 1-D FIR taps of the downsampling low-pass (``(1, 3, 3, 1)``).
     """
 
-    resolution: int = 128
+    resolution: int | None = 128
     in_channels: int = 3
     channel_base: int = 16384
     channel_max: int = 512
@@ -44,11 +44,12 @@ class DiscriminatorConfig:
     resample_filter: tuple[float, ...] = (1, 3, 3, 1)
 
     def __post_init__(self) -> None:
-        check_power_of_two(self.resolution, "resolution")
+        if self.resolution is not None:
+            check_power_of_two(self.resolution, "resolution")
         check_positive(self.in_channels, "in_channels", integer=True)
         check_positive(self.channel_base, "channel_base", integer=True)
         check_positive(self.channel_max, "channel_max", integer=True)
-        if self.channel_base // self.resolution < 1:
+        if self.resolution is not None and self.channel_base // self.resolution < 1:
             raise ValueError(
                 f"channel_base: expected >= resolution ({self.resolution}) so every layer has a channel, "
                 f"got {self.channel_base}"
@@ -115,6 +116,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
+        check_derived_set(config.resolution, "resolution")
         self.config = config
         c = config.channels
         self.from_rgb = EqualConv2d(

@@ -25,7 +25,7 @@ from torch import nn
 
 from gan3dlib.nets.layers import EqualConv2d, bias_act, check_power_of_two, fir_filter2d, fir_kernel, upsample2d
 from gan3dlib.nets.modulated import AdaIN, ModulatedConv2d, NoiseInjection, NoiseMode, check_noise_mode
-from gan3dlib.utils.checks import check_positive, check_tensor, describe
+from gan3dlib.utils.checks import check_derived_set, check_positive, check_tensor, describe
 
 __all__ = ["SynthesisConfig", "SynthesisNetwork", "BlockType"]
 
@@ -52,8 +52,8 @@ class SynthesisConfig:
             ``(1, 2, 1)`` for ``'adain'`` (StyleGAN v1's blur).
     """
 
-    resolution: int = 256
-    out_channels: int = 3
+    resolution: int | None = 256
+    out_channels: int | None = 3
     w_dim: int = 512
     channel_base: int = 16384
     channel_max: int = 512
@@ -62,12 +62,14 @@ class SynthesisConfig:
     resample_filter: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        check_power_of_two(self.resolution, "resolution")
-        check_positive(self.out_channels, "out_channels", integer=True)
+        if self.resolution is not None:
+            check_power_of_two(self.resolution, "resolution")
+        if self.out_channels is not None:
+            check_positive(self.out_channels, "out_channels", integer=True)
         check_positive(self.w_dim, "w_dim", integer=True)
         check_positive(self.channel_base, "channel_base", integer=True)
         check_positive(self.channel_max, "channel_max", integer=True)
-        if self.channel_base // self.resolution < 1:
+        if self.resolution is not None and self.channel_base // self.resolution < 1:
             raise ValueError(
                 f"channel_base: expected >= resolution ({self.resolution}) so every layer has a channel, "
                 f"got {self.channel_base}"
@@ -245,6 +247,8 @@ class SynthesisNetwork(nn.Module):
 
     def __init__(self, config: SynthesisConfig) -> None:
         super().__init__()
+        check_derived_set(config.resolution, "resolution")
+        check_derived_set(config.out_channels, "out_channels")
         self.config = config
         block = SkipBlock if config.block_type == "stylegan2" else AdaINBlock
         self.blocks = nn.ModuleList([block(res, config) for res in config.block_resolutions])

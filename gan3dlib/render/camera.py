@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from gan3dlib.render.kaolin_camera import check_camera_trans, generate_perspective_projection
-from gan3dlib.utils.checks import check_positive, check_tensor, describe
+from gan3dlib.utils.checks import check_derived_set, check_positive, check_tensor, describe
 
 __all__ = ["PerspectiveCamera", "ViewpointSampler", "canonical_views", "rotation_matrix"]
 
@@ -73,15 +73,17 @@ class PerspectiveCamera:
     """The paper's fixed camera: on +Z, looking at the origin, unit ball fitting tightly.
 
     Attributes:
-        image_size: (H, W) in pixels.
+        image_size: (H, W) in pixels; None inside a [`SceneConfig`][gan3dlib.scene.SceneConfig], which sets
+            it from its ``resolution``.
         fov_degrees: field of view covering the shorter image side, in (0, 180).
     """
 
-    image_size: tuple[int, int] = (128, 128)
+    image_size: tuple[int, int] | None = (128, 128)
     fov_degrees: float = 30.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "image_size", _check_image_size(self.image_size))
+        if self.image_size is not None:
+            object.__setattr__(self, "image_size", _check_image_size(self.image_size))
         check_positive(self.fov_degrees, "fov_degrees")
         if not self.fov_degrees < 180.0:
             raise ValueError(f"fov_degrees: expected a number in (0, 180), got {self.fov_degrees!r}")
@@ -94,6 +96,7 @@ class PerspectiveCamera:
     @property
     def focal_px(self) -> float:
         """Focal length in pixels, ``(min(H, W) / 2) / tan(fov/2)``."""
+        check_derived_set(self.image_size, "image_size")
         return min(self.image_size) / 2 / math.tan(math.radians(self.fov_degrees) / 2)
 
     def world_to_view(self, vertices: torch.Tensor, rotation: torch.Tensor | None = None) -> torch.Tensor:

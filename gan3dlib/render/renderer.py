@@ -27,7 +27,7 @@ from gan3dlib.render.soft_extension import (
     soft_layer,
     texture_colors,
 )
-from gan3dlib.utils.checks import check_positive, check_tensor
+from gan3dlib.utils.checks import check_derived_set, check_positive, check_tensor
 
 __all__ = [
     "render",
@@ -277,7 +277,8 @@ class RendererConfig:
     """Settings of the soft-extension renderer; [`build`][gan3dlib.render.renderer.RendererConfig.build] makes the module.
 
     Attributes:
-        image_size: (H, W) in pixels.
+        image_size: (H, W) in pixels; None inside a [`SceneConfig`][gan3dlib.scene.SceneConfig], which sets
+            it from its ``resolution``.
         blur_px: soft extension band B in pixels (paper default 1).
         faces_per_pixel: K candidates per pixel; None (default) keeps all that matter with the
             torch backend and 32 with the pytorch3d backend (see ``RasterSettings``).
@@ -290,7 +291,7 @@ class RendererConfig:
         max_pairs_per_chunk: memory bound of the torch backend.
     """
 
-    image_size: tuple[int, int] = (128, 128)
+    image_size: tuple[int, int] | None = (128, 128)
     blur_px: float = 1.0
     faces_per_pixel: int | None = None
     depth_slope: float = 0.5
@@ -307,10 +308,12 @@ class RendererConfig:
         if self.backend not in ("auto", "torch", "pytorch3d"):
             raise ValueError(f"backend: expected 'auto', 'torch' or 'pytorch3d', got {self.backend!r}")
         check_positive(self.blur_px, "blur_px")
-        self.raster_settings()  # validates image_size, faces_per_pixel, max_pairs_per_chunk
+        if self.image_size is not None:
+            self.raster_settings()  # validates image_size, faces_per_pixel, max_pairs_per_chunk
 
     def raster_settings(self) -> RasterSettings:
         """The rasterizer's settings (band 0 in crisp mode: only covering faces are needed)."""
+        check_derived_set(self.image_size, "image_size")
         return RasterSettings(
             image_size=tuple(self.image_size),
             blur_px=self.blur_px if self.mode == "soft" else 0.0,

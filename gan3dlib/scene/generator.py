@@ -24,10 +24,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gan3dlib.config import replace_nested
 from gan3dlib.hub import PretrainedMixin
 from gan3dlib.mesh.export import export_mesh
 from gan3dlib.mesh.grid import build_mesh_grid
 from gan3dlib.nets.generator import Generator, GeneratorConfig
+from gan3dlib.nets.layers import check_power_of_two
 from gan3dlib.nets.mapping import MappingConfig
 from gan3dlib.nets.synthesis import SynthesisConfig
 from gan3dlib.ops.mesh import vertex_normals as compute_vertex_normals
@@ -41,26 +43,28 @@ from gan3dlib.utils.checks import check_positive, check_tensor, describe
 __all__ = ["SceneConfig", "SceneGenerator", "SceneOutput"]
 
 
-def _default_object_generator() -> GeneratorConfig:
-    return GeneratorConfig(mapping=MappingConfig(), synthesis=SynthesisConfig(resolution=256, out_channels=15))
-
-
-def _default_background_generator() -> GeneratorConfig:
-    return GeneratorConfig(mapping=MappingConfig(), synthesis=SynthesisConfig(resolution=256, out_channels=3))
+def _scene_generator() -> GeneratorConfig:
+    """A StyleGAN whose output size and channels the scene sets (the paper's networks otherwise)."""
+    return GeneratorConfig(mapping=MappingConfig(), synthesis=SynthesisConfig(resolution=None, out_channels=None))
 
 
 @dataclass(frozen=True)
 class SceneConfig:
     """Everything that defines a scene generator (defaults: the paper's FFHQ model at 128²).
 
+    Every size follows from ``resolution`` and is stored once: the nested configs leave theirs
+    None and [`resolved`][gan3dlib.scene.SceneConfig.resolved] fills them in when the generator is built,
+    so ``--model.resolution 64`` changes all of them. A nested size that is given must agree
+    (checked here).
+
     Attributes:
         resolution: N, the rendered image size and mesh grid size; both generators work at 2N.
-        object_generator: StyleGAN for shape + texture: ``synthesis.resolution = 2N`` and
-            ``synthesis.out_channels = 3K + 3`` (K shape images, then RGB texture).
-        background_generator: StyleGAN for the background: ``resolution = 2N``, 3 channels.
-        shape: shape assembly (``grid_size = N``).
-        renderer: the soft-extension renderer (``image_size = (N, N)``).
-        camera: the fixed camera (``image_size = (N, N)``).
+        object_generator: StyleGAN for shape + texture (derived: ``synthesis.resolution = 2N``,
+            ``synthesis.out_channels = 3K + 3``: K shape images, then RGB texture).
+        background_generator: StyleGAN for the background (derived: ``resolution = 2N``, 3 channels).
+        shape: shape assembly (derived: ``grid_size = N``).
+        renderer: the soft-extension renderer (derived: ``image_size = (N, N)``).
+        camera: the fixed camera (derived: ``image_size = (N, N)``).
         viewpoints: viewpoint distribution used when no viewpoint is given.
         background_crop: where the N x N window falls in the 2N x 2N background.
         grid_radius: radius of the disk of kept triangles (1: the inscribed circle).
@@ -70,35 +74,50 @@ class SceneConfig:
     """
 
     resolution: int = 128
-    object_generator: GeneratorConfig = field(default_factory=_default_object_generator)
-    background_generator: GeneratorConfig = field(default_factory=_default_background_generator)
-    shape: ObjectShapeConfig = field(default_factory=ObjectShapeConfig)
-    renderer: RendererConfig = field(default_factory=RendererConfig)
-    camera: PerspectiveCamera = field(default_factory=PerspectiveCamera)
+    object_generator: GeneratorConfig = field(default_factory=_scene_generator)
+    background_generator: GeneratorConfig = field(default_factory=_scene_generator)
+    shape: ObjectShapeConfig = field(default_factory=lambda: ObjectShapeConfig(grid_size=None))
+    renderer: RendererConfig = field(default_factory=lambda: RendererConfig(image_size=None))
+    camera: PerspectiveCamera = field(default_factory=lambda: PerspectiveCamera(image_size=None))
     viewpoints: ViewpointSampler = field(default_factory=ViewpointSampler)
     background_crop: BackgroundCropConfig = field(default_factory=BackgroundCropConfig)
     grid_radius: float = 1.0
     shading: ShadingConfig = field(default_factory=ShadingConfig)
 
     def __post_init__(self) -> None:
-        n = self.resolution
-        check_positive(n, "resolution", integer=True)
+        check_power_of_two(self.resolution, "resolution", minimum=2)
         check_positive(self.grid_radius, "grid_radius")
-        expected = {
-            "object_generator.synthesis.resolution": (self.object_generator.synthesis.resolution, 2 * n),
-            "object_generator.synthesis.out_channels": (
-                self.object_generator.synthesis.out_channels,
-                self.shape.generator_channels + 3,
-            ),
-            "background_generator.synthesis.resolution": (self.background_generator.synthesis.resolution, 2 * n),
-            "background_generator.synthesis.out_channels": (self.background_generator.synthesis.out_channels, 3),
+        for name, (given, derived) in self._derived_sizes().items():
+            if given is not None and given != derived:
+                raise ValueError(f"{name}: expected {derived} for resolution={self.resolution} (or None: "
+                                 f"derived from it), got {given}")
+        if self.background_generator.mapping.z_dim != self.z_dim:
+            raise ValueError(f"background_generator.mapping.z_dim: expected the object generator's "
+                             f"({self.z_dim}: latent pairs are drawn together), got {self.background_generator.mapping.z_dim}")
+
+    @property
+    def z_dim(self) -> int:
+        """Width of both generators' latents."""
+        return self.object_generator.mapping.z_dim
+
+    def _derived_sizes(self) -> dict[str, tuple[object, object]]:
+        """``{field path: (given value, value derived from resolution)}`` of every size."""
+        n = self.resolution
+        obj, bg = self.object_generator.synthesis, self.background_generator.synthesis
+        return {
+            "object_generator.synthesis.resolution": (obj.resolution, 2 * n),
+            "object_generator.synthesis.out_channels": (obj.out_channels, self.shape.generator_channels + 3),
+            "background_generator.synthesis.resolution": (bg.resolution, 2 * n),
+            "background_generator.synthesis.out_channels": (bg.out_channels, 3),
             "shape.grid_size": (self.shape.grid_size, n),
-            "renderer.image_size": (tuple(self.renderer.image_size), (n, n)),
-            "camera.image_size": (tuple(self.camera.image_size), (n, n)),
+            "renderer.image_size": (None if self.renderer.image_size is None else tuple(self.renderer.image_size),
+                                    (n, n)),
+            "camera.image_size": (None if self.camera.image_size is None else tuple(self.camera.image_size), (n, n)),
         }
-        for name, (got, want) in expected.items():
-            if got != want:
-                raise ValueError(f"{name}: expected {want} for resolution={n}, got {got}")
+
+    def resolved(self) -> SceneConfig:
+        """This config with every derived size filled in (what the modules are built from)."""
+        return replace_nested(self, {name: derived for name, (_, derived) in self._derived_sizes().items()})
 
     def build(self) -> SceneGenerator:
         """Makes the module."""
@@ -145,7 +164,7 @@ class SceneGenerator(PretrainedMixin, nn.Module):
 
     def __init__(self, config: SceneConfig | None = None) -> None:
         super().__init__()
-        self.config = config or SceneConfig()
+        self.config = (config or SceneConfig()).resolved()
         cfg = self.config
         self.object_generator = Generator(cfg.object_generator)
         self.background_generator = Generator(cfg.background_generator)

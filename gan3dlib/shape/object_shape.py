@@ -27,7 +27,7 @@ from torch import nn
 from gan3dlib.mesh.init_shapes import sheet_shape_image, sphere_shape_image
 from gan3dlib.shape.pyramid import ShapePyramid, ShapePyramidConfig
 from gan3dlib.shape.size_constraint import size_constraint
-from gan3dlib.utils.checks import check_positive, check_tensor
+from gan3dlib.utils.checks import check_derived_set, check_positive, check_tensor
 
 __all__ = ["ObjectShapeConfig", "ObjectShape"]
 
@@ -50,7 +50,7 @@ class ObjectShapeConfig:
         symmetric: make the shape mirror-symmetric left to right (not in the paper).
     """
 
-    grid_size: int = 128
+    grid_size: int | None = 128
     init: Literal["sphere", "sheet"] = "sphere"
     sphere_radius: float = 0.5
     sheet_half_size: float = 1.0
@@ -62,8 +62,9 @@ class ObjectShapeConfig:
     symmetric: bool = False
 
     def __post_init__(self) -> None:
-        check_positive(self.grid_size, "grid_size", integer=True)
-        if self.grid_size < 2:
+        if self.grid_size is not None:
+            check_positive(self.grid_size, "grid_size", integer=True)
+        if self.grid_size is not None and self.grid_size < 2:
             raise ValueError(f"grid_size: expected an integer >= 2, got {self.grid_size}")
         if self.init not in ("sphere", "sheet"):
             raise ValueError(f"init: expected 'sphere' or 'sheet', got {self.init!r}")
@@ -99,6 +100,7 @@ class ObjectShape(nn.Module):
         super().__init__()
         self.config = config or ObjectShapeConfig()
         cfg = self.config
+        check_derived_set(cfg.grid_size, "grid_size")
         if cfg.init == "sphere":
             s0 = sphere_shape_image(cfg.grid_size, cfg.sphere_radius)
         else:

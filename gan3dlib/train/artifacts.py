@@ -87,7 +87,7 @@ def write_missing_end_artifacts(config: TrainConfig, checkpoint: Path, nimg: int
     if all(path.is_file() for path in (model, sheet, gif)):
         return
     torch.manual_seed(config.seed)
-    G_ema = config.model.scene_config().build()
+    G_ema = config.model.build()
     load_checkpoint(checkpoint, {"G_ema": G_ema}, {})
     latents = sample_latents(config)
     if not model.is_file():

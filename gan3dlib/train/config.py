@@ -7,16 +7,20 @@ take ``--a.b value`` overrides ([`gan3dlib.config.parse_overrides`][gan3dlib.con
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gan3dlib.config import from_dict, to_dict
 from gan3dlib.data.synthetic import SyntheticConfig, synthetic_preset
 from gan3dlib.data.synthetic_shapes import CATEGORIES
-from gan3dlib.presets import SceneSpec
+from gan3dlib.nets.discriminator import DiscriminatorConfig
+from gan3dlib.presets import scene_config
+from gan3dlib.scene.generator import SceneConfig
 from gan3dlib.utils.checks import check_positive
 
-__all__ = ["TrainConfig"]
+__all__ = ["TrainConfig", "train_config_from_dict"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,11 @@ class TrainConfig:
     """Settings of one training run (StyleGAN2-ADA defaults where the paper is silent).
 
     Attributes:
-        model: the scene generator's knobs ([`SceneSpec`][gan3dlib.presets.SceneSpec]).
+        model: the scene generator ([`SceneConfig`][gan3dlib.scene.SceneConfig]: networks, shape, renderer,
+            camera, viewpoints, background crop, shading); ``--model.resolution 64`` resizes all of it.
+        discriminator: D ([`DiscriminatorConfig`][gan3dlib.nets.discriminator.DiscriminatorConfig]); its
+            ``resolution`` is None (the model's), its minibatch-stddev group is capped at the
+            per-process batch.
         data: an image folder or StyleGAN dataset ``.zip``, or ``"synthetic"`` for the built-in
             procedural dataset.
         synthetic_images: size of the synthetic dataset.
@@ -66,7 +74,8 @@ class TrainConfig:
         num_workers: data loader worker processes.
     """
 
-    model: SceneSpec = field(default_factory=SceneSpec)
+    model: SceneConfig = field(default_factory=SceneConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=lambda: DiscriminatorConfig(resolution=None))
     data: str = "synthetic"
     synthetic_images: int = 2000
     synthetic_category: Literal["blob", "face", "car"] = "blob"
@@ -125,6 +134,17 @@ class TrainConfig:
             raise ValueError(f"resume: expected 'auto', 'latest', 'never' or a checkpoint folder, got {self.resume!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise ValueError(f"mixed_precision: expected 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+        if self.discriminator.resolution not in (None, self.model.resolution):
+            raise ValueError(f"discriminator.resolution: expected None or model.resolution "
+                             f"({self.model.resolution}), got {self.discriminator.resolution}")
+        if self.model.resolution > self.discriminator.channel_base:
+            raise ValueError(f"discriminator.channel_base: expected >= model.resolution ({self.model.resolution}) "
+                             f"so every layer has a channel, got {self.discriminator.channel_base}")
+
+    def discriminator_config(self, local_batch: int) -> DiscriminatorConfig:
+        """D's config as built: the model's resolution, the stddev group capped at ``local_batch``."""
+        return dataclasses.replace(self.discriminator, resolution=self.model.resolution,
+                                   mbstd_group_size=min(self.discriminator.mbstd_group_size, local_batch))
 
     def synthetic_config(self) -> SyntheticConfig:
         """The [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig] of a ``data='synthetic'`` run."""
@@ -142,3 +162,29 @@ class TrainConfig:
     def resolved_ema_kimg(self) -> float:
         """G_ema half-life in effect (ADA: ``batch_size * 10 / 32``)."""
         return self.ema_kimg if self.ema_kimg is not None else self.batch_size * 10 / 32
+
+
+# The generator settings a TrainConfig's ``model`` held before it was a SceneConfig (the arguments of
+# ``gan3dlib.presets.scene_config``); D then took its channels from the object generator.
+_FLAT_MODEL_KEYS = frozenset(("z_dim", "mapping_layers", "channel_base", "channel_max", "block_type", "init",
+                              "use_pyramid", "pyramid_levels", "use_size_constraint", "s_max", "renderer_mode",
+                              "blur_px", "yaw_range_degrees", "pitch_range_degrees", "fov_degrees", "shape_scale",
+                              "symmetric", "shading", "light_cone_degrees"))
+
+
+def train_config_from_dict(data: dict) -> TrainConfig:
+    """Decodes a [`TrainConfig`][gan3dlib.train.config.TrainConfig] dict, also one written before ``model`` was
+    a full [`SceneConfig`][gan3dlib.scene.SceneConfig] (its few generator settings then are expanded as
+    [`scene_config`][gan3dlib.presets.scene_config] does, and D gets the object generator's channels, as it did).
+    """
+    model = data.get("model") if isinstance(data, dict) else None
+    if isinstance(model, dict) and "object_generator" not in model and "discriminator" not in data:
+        unknown = sorted(set(model) - _FLAT_MODEL_KEYS - {"resolution"})
+        if unknown:
+            raise ValueError(f"data: unknown keys {['model.' + k for k in unknown]} for TrainConfig")
+        settings = {k: tuple(v) if isinstance(v, list) else v for k, v in model.items()}
+        expanded = scene_config(**settings)
+        synthesis = expanded.object_generator.synthesis
+        data = {**data, "model": to_dict(expanded), "discriminator": to_dict(DiscriminatorConfig(
+            resolution=None, channel_base=synthesis.channel_base, channel_max=synthesis.channel_max))}
+    return from_dict(TrainConfig, data)

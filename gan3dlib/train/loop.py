@@ -30,7 +30,6 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs
 
 from gan3dlib.config import save_config, to_json
-from gan3dlib.nets import DiscriminatorConfig
 from gan3dlib.train.artifacts import (
     sample_latents,
     write_checkpoint,
@@ -174,13 +173,8 @@ def _finished_run(config: TrainConfig, start: RunStart, accelerator: Accelerator
 def _models(config: TrainConfig, local_batch: int):
     """G, D, G_ema and the two Adam optimizers (D's rescaled for lazy R1, as in StyleGAN2-ADA)."""
     torch.manual_seed(config.seed)  # identical initial weights on every process
-    scene_config = config.model.scene_config()
-    G = scene_config.build()
-    synthesis = scene_config.object_generator.synthesis
-    D = DiscriminatorConfig(
-        resolution=config.model.resolution, channel_base=synthesis.channel_base, channel_max=synthesis.channel_max,
-        mbstd_group_size=min(4, local_batch),
-    ).build()
+    G = config.model.build()
+    D = config.discriminator_config(local_batch).build()
     G_ema = ModelEMA(G, EMAConfig(half_life_kimg=config.resolved_ema_kimg, rampup=config.ema_rampup))
     betas = (config.adam_beta1, config.adam_beta2)
     ratio = config.r1_interval / (config.r1_interval + 1)

@@ -1,24 +1,25 @@
 """Running a recipe: a preset [`TrainConfig`][gan3dlib.train.config.TrainConfig] plus command-line overrides, then [`train`][gan3dlib.train.loop.train].
 
-``accelerate launch recipes/ffhq.py --data /data/ffhq128 --batch_size 64 --model.blur_px 1.5``
+``accelerate launch recipes/ffhq.py --data /data/ffhq128 --batch_size 64 --model.renderer.blur_px 1.5``
 and plain ``python recipes/ffhq.py ...`` both end here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
-from gan3dlib.config import parse_overrides
+from gan3dlib.config import parse_overrides, replace_nested
 from gan3dlib.errors import report_errors
+from gan3dlib.nets.discriminator import DiscriminatorConfig
 from gan3dlib.train.config import TrainConfig
 from gan3dlib.train.loop import TrainResult, build_dataset, train
 
-__all__ = ["MISSING_DATA", "paper_preset", "cpu_preset", "run_recipe", "check_can_start", "accelerator_available"]
+__all__ = ["MISSING_DATA", "TRAIN_PRESETS", "train_preset", "paper_preset", "cpu_preset", "run_recipe", "check_can_start",
+           "accelerator_available"]
 
 # Placeholder for recipes whose data the user must give; `run_recipe` refuses to start with it.
 MISSING_DATA = "<required: --data PATH>"
@@ -30,12 +31,12 @@ def paper_preset(name: str) -> TrainConfig:
     128², batch 32, 5,000 k-images (the paper's 5M images), checkpoints and sample sheets every
     50 k-images, run folder ``runs/<name>``; the data path must be given (``--data``).
     """
-    from gan3dlib.presets import PRESET_SPECS
+    from gan3dlib.presets import PRESETS
 
     if name not in ("ffhq", "lsun_car", "lsun_bus"):
         raise ValueError(f"name: expected 'ffhq', 'lsun_car' or 'lsun_bus', got {name!r}")
     return TrainConfig(
-        model=PRESET_SPECS[name], data=MISSING_DATA, out=f"runs/{name}", kimg=5000.0, batch_size=32,
+        model=PRESETS[name](), data=MISSING_DATA, out=f"runs/{name}", kimg=5000.0, batch_size=32,
         checkpoint_kimg=50.0, sample_kimg=50.0,
     )
 
@@ -43,35 +44,52 @@ def paper_preset(name: str) -> TrainConfig:
 def cpu_preset(category: str = "face") -> TrainConfig:
     """The CPU demo's settings: the ``tiny_cpu`` model learning one synthetic category on 2 cores.
 
-    32², 2,000 scenes of ``category`` (``'face'``, ``'car'`` or ``'blob'``), 12 k-images at batch 16
+    32², small networks (D too: channel base 512, at most 64 channels), 2,000 scenes of ``category`` (``'face'``, ``'car'`` or ``'blob'``), 12 k-images at batch 16
     (7-10 minutes on 2 CPU cores), R1 γ = 0.05, ``shape_scale = 0.01`` (5x the paper's 0.002, so that
     shapes move within 12 k-images), checkpoints and sample sheets every 2 k-images, shape metrics
     every 2 k-images (``shape_curve.json``). ``car`` starts from the sheet without the size
     constraint (the paper's CAR setting), the others from the sphere (FULL).
     """
-    from gan3dlib.presets import PRESET_SPECS, ablation
+    from gan3dlib.presets import ablation, tiny_cpu
 
-    spec = dataclasses.replace(PRESET_SPECS["tiny_cpu"], shape_scale=0.01)
+    model = replace_nested(tiny_cpu(), {"shape.shape_scale": 0.01})
     return TrainConfig(
-        model=ablation(spec, "CAR" if category == "car" else "FULL"), data="synthetic", synthetic_images=2000,
+        model=ablation(model, "CAR" if category == "car" else "FULL"),
+        discriminator=DiscriminatorConfig(resolution=None, channel_base=512, channel_max=64),
+        data="synthetic", synthetic_images=2000,
         synthetic_category=category, out="runs/synthetic", kimg=12.0, batch_size=16, r1_gamma=0.05,
         checkpoint_kimg=2.0, sample_kimg=2.0, log_kimg=0.16, eval_kimg=2.0,
     )
 
 
-def run_recipe(preset: TrainConfig, argv: Sequence[str] | None = None, max_steps: int | None = None) -> TrainResult:
+# The presets ``gan3d train NAME`` knows: the paper's models and the CPU demo on each synthetic category.
+TRAIN_PRESETS = ("ffhq", "lsun_car", "lsun_bus", "cpu_face", "cpu_car", "cpu_blob")
+
+
+def train_preset(name: str) -> TrainConfig:
+    """The preset ``name`` of ``TRAIN_PRESETS``: ``paper_preset`` for the paper's three models,
+    ``cpu_preset(category)`` for ``cpu_<category>``."""
+    if name not in TRAIN_PRESETS:
+        raise ValueError(f"preset: expected one of {', '.join(TRAIN_PRESETS)}, got {name!r}")
+    return cpu_preset(name.removeprefix("cpu_")) if name.startswith("cpu_") else paper_preset(name)
+
+
+def run_recipe(preset: TrainConfig, argv: Sequence[str] | None = None, max_steps: int | None = None,
+               prog: str | None = None) -> TrainResult:
     """Parses ``--a.b value`` overrides on top of ``preset`` and trains.
 
     Args:
         preset: the recipe's settings.
         argv: command-line arguments (``sys.argv[1:]`` if None).
         max_steps: optional cap on the steps of this invocation.
+        prog: the name error messages start with (default: the script's name, or ``'recipe'``
+            when ``argv`` is given).
 
     Returns:
         The finished run's [`TrainResult`][gan3dlib.train.loop.TrainResult].
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    prog = Path(sys.argv[0]).name if argv is None else "recipe"
+    prog = prog or (Path(sys.argv[0]).name if argv is None else "recipe")
     return report_errors(lambda: _run(preset, args, max_steps), prog)
 
 

@@ -27,9 +27,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from gan3dlib.config import load_config, to_dict
+from gan3dlib.config import to_dict
 from gan3dlib.train.checkpoint import latest_checkpoint
-from gan3dlib.train.config import TrainConfig
+from gan3dlib.train.config import TrainConfig, train_config_from_dict
 
 __all__ = ["SAFE_TO_CHANGE", "RunStart", "plan_run", "config_differences", "remove_staging", "RunLock"]
 
@@ -108,13 +108,22 @@ def plan_run(config: TrainConfig) -> RunStart:
             raise ValueError(f"--resume: expected 'auto', 'latest', 'never' or a checkpoint folder, got {config.resume!r}")
     saved_path = run / CONFIG_FILE
     if saved_path.is_file():
-        differences = config_differences(load_config(TrainConfig, saved_path), config)
+        differences = config_differences(_saved_config(saved_path), config)
         if differences:
             raise ValueError(
                 f"--out: {str(run)!r} is a run with other settings ({'; '.join(differences)}); continuing it may "
                 f"only change {', '.join(SAFE_TO_CHANGE)}; pass a new --out to start a different run")
     kimg = _checkpoint_kimg(checkpoint)
     return RunStart(checkpoint, kimg, kimg >= config.kimg - 1e-9)
+
+
+def _saved_config(path: Path) -> TrainConfig:
+    """The config a run folder records (also in the format before ``model`` was a full SceneConfig)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"--out: cannot read the run's recorded settings {str(path)!r}: {err}") from None
+    return train_config_from_dict(data)
 
 
 def remove_staging(run_folder: str | os.PathLike[str]) -> list[Path]:

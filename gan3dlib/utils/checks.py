@@ -143,6 +143,18 @@ def check_positive(value: object, name: str, *, integer: bool = False, allow_zer
         raise ValueError(f"{name}: expected a {kind} {bound}, got {value!r}")
 
 
+def check_derived_set(value: object, name: str) -> None:
+    """Refuses a size left unset (None) for its enclosing config to derive, when a module is built alone.
+
+    Sizes that follow from another setting (a scene's ``resolution`` sets its renderer's
+    ``image_size``, its generators' ``resolution``...) are None in the configs a
+    [`SceneConfig`][gan3dlib.scene.SceneConfig] holds; building such a component by itself needs them given.
+    """
+    if value is None:
+        raise ValueError(f"{name}: not set (None is left for an enclosing SceneConfig or TrainConfig to derive "
+                         f"from its resolution); give it to build this component alone")
+
+
 def check_faces(faces: object, num_vertices: int, name: str = "faces") -> torch.Tensor:
     """Checks a shared-topology face tensor: (F, 3) integer, indices in ``[0, num_vertices)``.
 

@@ -17,7 +17,7 @@ pytest.importorskip("pytorch3d.renderer")
 from gan3dlib.data.synthetic import synthetic_preset  # noqa: E402
 from gan3dlib.eval.baselines import OracleConfig, baseline_scores, fit_oracle, floor_vertices  # noqa: E402
 from gan3dlib.eval.synthetic_eval import LOWER_IS_BETTER, ShapeReference, grid_shapes, gap_closed  # noqa: E402
-from gan3dlib.presets import SceneSpec  # noqa: E402
+from gan3dlib.presets import scene_config  # noqa: E402
 
 ERRORS = ("depth_error", "normal_error", "chamfer", "aspect_error", "depth_extent_error", "relief_error", "front_error")
 NUM = 12
@@ -25,7 +25,7 @@ NUM = 12
 
 def tiny_scene(init: str = "sphere"):
     torch.manual_seed(0)
-    spec = SceneSpec(32, z_dim=16, mapping_layers=1, channel_base=64, channel_max=16, pyramid_levels=2, init=init,
+    spec = scene_config(32, z_dim=16, mapping_layers=1, channel_base=64, channel_max=16, pyramid_levels=2, init=init,
                      use_size_constraint=init == "sphere", shape_scale=0.01)
     return spec.build()
 
@@ -122,7 +122,7 @@ def test_baseline_scores_rows(face_reference):
 def test_shapes_render_at_the_references_resolution():
     from gan3dlib.render import PerspectiveCamera, RendererConfig
 
-    spec = SceneSpec(16, z_dim=16, mapping_layers=1, channel_base=64, channel_max=16, pyramid_levels=2)
+    spec = scene_config(16, z_dim=16, mapping_layers=1, channel_base=64, channel_max=16, pyramid_levels=2)
     scene = spec.build()
     vertices = scene.grid.shape_image_to_vertices(scene.object_shape.initial_shape)
     same = grid_shapes(scene, vertices, (0.0,), resolution=16)

@@ -7,13 +7,13 @@ import torch
 
 from gan3dlib.eval.image_metrics import RandomProjectionFeatures
 from gan3dlib.eval.model_fid import dataset_batches, model_fid, scene_renders
-from gan3dlib.presets import SceneSpec
+from gan3dlib.presets import scene_config
 
 
 @pytest.fixture(scope="module")
 def scene():
     torch.manual_seed(0)
-    return SceneSpec(8, z_dim=16, mapping_layers=2, channel_base=64, channel_max=16, pyramid_levels=2).build()
+    return scene_config(8, z_dim=16, mapping_layers=2, channel_base=64, channel_max=16, pyramid_levels=2).build()
 
 
 class RefusingDataset(list):

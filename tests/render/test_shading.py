@@ -8,8 +8,9 @@ import math
 import pytest
 import torch
 
+from gan3dlib.config import replace_nested
 from gan3dlib.mesh import build_mesh_grid, sheet_shape_image
-from gan3dlib.presets import SceneSpec
+from gan3dlib.presets import scene_config
 from gan3dlib.render import PerspectiveCamera, RendererConfig
 from gan3dlib.render.shading import ShadingConfig, cone_directions, shade_and_composite
 
@@ -62,11 +63,11 @@ def test_light_directions_lie_in_the_cone():
 
 
 def test_a_shading_scene_lights_its_renders_and_shading_reaches_the_vertices():
-    spec = SceneSpec(16, z_dim=16, mapping_layers=1, channel_base=64, channel_max=16, pyramid_levels=2)
+    spec = scene_config(16, z_dim=16, mapping_layers=1, channel_base=64, channel_max=16, pyramid_levels=2)
     torch.manual_seed(0)
     plain = spec.build()
     torch.manual_seed(0)
-    lit = dataclasses.replace(spec, shading="lambertian").build()
+    lit = replace_nested(spec, {"shading.mode": "lambertian"}).build()
     z = torch.randn(2, 2, 16, generator=torch.Generator().manual_seed(1))
     rotation = torch.eye(3).expand(2, 3, 3)
     a = plain(z[0], z[1], rotation, noise_mode="const", generator=torch.Generator().manual_seed(2))

@@ -74,7 +74,7 @@ def test_presets_are_valid_and_round_trip(name):
 
 
 def test_paper_settings():
-    full = ffhq()
+    full = ffhq().resolved()
     assert full.resolution == 128 and full.object_generator.synthesis.resolution == 256
     assert full.shape.init == "sphere" and full.shape.sphere_radius == 0.5 and full.shape.pyramid.levels == 4
     assert full.shape.use_size_constraint and full.shape.s_max == 1.3 and full.shape.shape_scale == 0.002
@@ -94,9 +94,9 @@ def test_each_ablation_is_one_switch_from_full(name):
         field.name for field in dataclasses.fields(SceneConfig) if getattr(config, field.name) != getattr(full, field.name)
     }
     expected = {
-        "CRISP": {"renderer", "shape", "object_generator"},  # crisp renderer, no size, no pyramid (K = 1)
-        "SOFT": {"shape", "object_generator"},
-        "SIZE": {"shape", "object_generator"},
+        "CRISP": {"renderer", "shape"},  # crisp renderer, no size, no pyramid (K = 1: the generator's channels follow)
+        "SOFT": {"shape"},
+        "SIZE": {"shape"},
         "FULL": set(),
         "VIEW": {"viewpoints"},
         "CAR": {"shape"},
@@ -113,9 +113,10 @@ def test_each_ablation_is_one_switch_from_full(name):
         ({"shape": dataclasses.replace(tiny().shape, pyramid=dataclasses.replace(tiny().shape.pyramid, levels=3))}, "out_channels"),
     ],
 )
-def test_inconsistent_configs_name_the_field(change, match):
+def test_sizes_given_explicitly_must_agree_with_the_resolution(change, match):
+    dataclasses.replace(tiny(), **change)  # sizes left to derive follow any change
     with pytest.raises(ValueError, match=match):
-        dataclasses.replace(tiny(), **change)
+        dataclasses.replace(tiny().resolved(), **change)
 
 
 def test_bad_latents_name_the_argument():
@@ -143,18 +144,40 @@ def test_export_a_generated_sample(tmp_path, fmt):
         scene.export(out, 2, tmp_path / "bad.glb")
 
 
-def test_scene_spec_expands_consistently_and_parses_overrides():
-    from gan3dlib.config import parse_overrides
-    from gan3dlib.presets import PRESET_SPECS, SceneSpec
+def test_scene_config_derives_every_size_from_its_resolution():
+    from gan3dlib.config import parse_overrides, replace_nested
+    from gan3dlib.presets import scene_config
 
-    spec = PRESET_SPECS["tiny_cpu"]
-    assert from_json(SceneSpec, to_json(spec)) == spec
-    assert spec.scene_config() == tiny_cpu()
-    smaller = parse_overrides(SceneSpec, ["--resolution", "16", "--pyramid_levels", "2"], default=spec)
-    config = smaller.scene_config()
-    assert config.resolution == 16 and config.object_generator.synthesis.resolution == 32
-    assert config.object_generator.synthesis.out_channels == 3 * 2 + 3
-    for name in ABLATIONS:
-        assert ablation(spec, name).scene_config() == ablation(spec.scene_config(), name)
+    preset = tiny_cpu()
+    assert from_json(SceneConfig, to_json(preset)) == preset
+    smaller = parse_overrides(SceneConfig, ["--resolution", "16", "--shape.pyramid.levels", "2"], default=preset)
+    built = smaller.build().config  # the modules are built from the resolved config
+    assert built.object_generator.synthesis.resolution == built.background_generator.synthesis.resolution == 32
+    assert built.object_generator.synthesis.out_channels == 3 * 2 + 3 and built.background_generator.synthesis.out_channels == 3
+    assert built.shape.grid_size == 16 and built.renderer.image_size == built.camera.image_size == (16, 16)
+    assert smaller.resolved() == built and built.resolved() == built  # filling in twice changes nothing
+    assert smaller.renderer.image_size is None and smaller.shape.grid_size is None  # stored once: resolution
+    with pytest.raises(ValueError, match=r"renderer.image_size: expected \(16, 16\) for resolution=16"):
+        replace_nested(smaller, {"renderer.image_size": (32, 32)})
+    with pytest.raises(ValueError, match="background_generator.mapping.z_dim"):
+        replace_nested(smaller, {"background_generator.mapping.z_dim": 32})
     with pytest.raises(ValueError, match="s_max"):
-        SceneSpec(s_max=-1.0)
+        scene_config(s_max=-1.0)
+
+
+def test_an_ablation_of_a_custom_config_keeps_everything_but_its_switches():
+    from gan3dlib.config import replace_nested
+    from gan3dlib.scene.background import BackgroundCropConfig
+
+    custom = replace_nested(tiny_cpu(), {"viewpoints.yaw_range_degrees": (-30.0, 20.0), "shape.sphere_radius": 0.4,
+                                         "background_crop": BackgroundCropConfig(distribution="normal", std=0.1), "grid_radius": 0.9,
+                                         "renderer.blur_px": 2.0, "shape.shape_scale": 0.01})
+    for name in ABLATIONS:
+        changed = ablation(custom, name)
+        kept = ("background_crop", "grid_radius", "camera", "shading", "object_generator", "background_generator")
+        assert all(getattr(changed, field) == getattr(custom, field) for field in kept), name
+        assert changed.shape.sphere_radius == 0.4 and changed.shape.shape_scale == 0.01 and changed.renderer.blur_px == 2.0
+        yaw = (-120.0, 120.0) if name == "VIEW" else (-30.0, 20.0)
+        assert changed.viewpoints.yaw_range_degrees == yaw, name
+    assert ablation(custom, "CRISP").renderer.mode == "crisp" and ablation(custom, "CAR").shape.init == "sheet"
+    assert ablation(ablation(custom, "CRISP"), "FULL") == custom  # FULL restores every switch

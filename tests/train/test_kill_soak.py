@@ -76,7 +76,7 @@ def test_twenty_kills_lose_nothing(tmp_path):
     assert kills >= KILLS and in_writes >= IN_WRITES, (kills, in_writes, attempts)
     config = tiny_config(data, run)
     for checkpoint in list_checkpoints(run):  # every kept checkpoint is complete and loads
-        load_checkpoint(checkpoint, {"G": config.model.scene_config().build()}, {})
+        load_checkpoint(checkpoint, {"G": config.model.build()}, {})
     assert latest_checkpoint(run).name == "ckpt-000000080" == latest_checkpoint(tmp_path / "straight").name
     a = load_file(str(latest_checkpoint(tmp_path / "straight") / "models.safetensors"))
     b = load_file(str(latest_checkpoint(run) / "models.safetensors"))

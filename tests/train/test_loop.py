@@ -107,7 +107,7 @@ def test_killing_a_run_at_any_moment_leaves_a_loadable_checkpoint(tmp_path):
         proc.wait(timeout=60)
     for checkpoint in list_checkpoints(run):  # every listed checkpoint is complete and loads
         config = tiny_config(data, run)
-        scene = config.model.scene_config().build()
+        scene = config.model.build()
         load_checkpoint(checkpoint, {"G": scene}, {})  # models only: strict names/shapes
     before = latest_checkpoint(run)
     resumed = train(tiny_config(data, run, kimg=10.0, resume="latest"), max_steps=1)
@@ -152,8 +152,8 @@ def test_paper_recipes_need_data_and_carry_the_paper_settings(capsys):
     from gan3dlib.train.recipe import paper_preset, run_recipe
 
     ffhq, car = paper_preset("ffhq"), paper_preset("lsun_car")
-    assert ffhq.model.resolution == 128 and ffhq.model.init == "sphere" and ffhq.model.use_size_constraint
-    assert car.model.init == "sheet" and not car.model.use_size_constraint and car.kimg == 5000.0
+    assert ffhq.model.resolution == 128 and ffhq.model.shape.init == "sphere" and ffhq.model.shape.use_size_constraint
+    assert car.model.shape.init == "sheet" and not car.model.shape.use_size_constraint and car.kimg == 5000.0
     with pytest.raises(SystemExit) as stop:
         run_recipe(ffhq, [])
     assert stop.value.code == 2 and "error: --data: required" in capsys.readouterr().err

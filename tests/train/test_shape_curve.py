@@ -13,7 +13,8 @@ import pytest
 pytest.importorskip("pytorch3d.renderer")
 
 from gan3dlib.eval.curves import CURVE_METRICS, read_curve  # noqa: E402
-from gan3dlib.presets import SceneSpec  # noqa: E402
+from gan3dlib.nets.discriminator import DiscriminatorConfig  # noqa: E402
+from gan3dlib.presets import scene_config  # noqa: E402
 from gan3dlib.train.config import TrainConfig  # noqa: E402
 from gan3dlib.train.loop import train  # noqa: E402
 
@@ -21,9 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def face_run(out: Path, **changes) -> TrainConfig:
-    spec = SceneSpec(16, z_dim=16, mapping_layers=1, channel_base=64, channel_max=16, pyramid_levels=2,
+    spec = scene_config(16, z_dim=16, mapping_layers=1, channel_base=64, channel_max=16, pyramid_levels=2,
                      shape_scale=0.01)
-    base = TrainConfig(model=spec, data="synthetic", synthetic_images=8, synthetic_category="face", out=str(out),
+    base = TrainConfig(model=spec, discriminator=DiscriminatorConfig(None, channel_base=64, channel_max=16), data="synthetic", synthetic_images=8, synthetic_category="face", out=str(out),
                        kimg=0.016, batch_size=4, cpu=True, checkpoint_kimg=0.008, sample_kimg=1.0, log_kimg=1.0,
                        eval_kimg=0.008)
     return dataclasses.replace(base, **changes)
