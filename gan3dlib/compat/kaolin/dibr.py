@@ -1,6 +1,6 @@
 """Kaolin's DIB-R soft silhouette, ``kaolin.render.mesh.dibr_soft_mask``, in vectorized torch.
 
-Everything is in Kaolin's NDC (see [`gan3dlib.render.kaolin`][gan3dlib.render.kaolin]): x right, y up, *each* image
+Everything is in Kaolin's NDC (see [`gan3dlib.compat.kaolin.rasterization`][gan3dlib.compat.kaolin.rasterization]): x right, y up, *each* image
 side spanning [-1, 1], the centre of pixel (row r, col c) at ``x = (2c + 1 - W) / W``,
 ``y = (H - 2r - 1) / H``. For a non-square image one NDC unit is a different number of pixels
 along x and y; distances here are measured in NDC units, as Kaolin measures them.
@@ -105,7 +105,7 @@ def dibr_soft_mask(
         face_vertices_image: (B, F, 3, 2) face vertices in Kaolin NDC (x right, y up, each side
             in [-1, 1]). Gradients flow back to it.
         selected_face_idx: (B, H, W) int64 per-mesh face index of each pixel, -1 where uncovered
-            (the second output of [`gan3dlib.render.kaolin.rasterize`][gan3dlib.render.kaolin.rasterize]); H and W come from it.
+            (the second output of [`gan3dlib.compat.kaolin.rasterization.rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize]); H and W come from it.
         sigmainv: sharpness, in 1 / NDC².
         boxlen: margin of the face boxes in NDC.
         knum: maximum number of faces per pixel.

@@ -2,7 +2,7 @@
 
 Every function here has the name, signature, defaults, tensor layouts and return order of its
 ``kaolin.render.mesh`` / ``kaolin.render.camera`` / ``kaolin.ops.mesh`` namesake (Kaolin 0.18),
-and follows Kaolin's semantics; Kaolin itself is never imported. [`soft_rasterize`][gan3dlib.render.kaolin.soft_rasterize] is new: a
+and follows Kaolin's semantics; Kaolin itself is never imported. [`soft_rasterize`][gan3dlib.compat.kaolin.rasterization.soft_rasterize] is new: a
 drop-in for ``dibr_rasterization``'s ``(features, soft_mask, face_idx)`` that uses the paper's soft
 extension (§5) instead of DIB-R's soft mask.
 
@@ -44,15 +44,15 @@ from collections.abc import Sequence
 import torch
 
 from gan3dlib.ops.mesh import face_normals, index_vertices_by_faces
-from gan3dlib.render.kaolin_camera import (
+from gan3dlib.compat.kaolin.camera import (
     generate_perspective_projection,
     generate_transformation_matrix,
     perspective_camera,
     rotate_translate_points,
 )
 from gan3dlib.render.fragments import RasterSettings
-from gan3dlib.render.kaolin_dibr import dibr_soft_mask
-from gan3dlib.render.kaolin_utils import prepare_vertices, texture_mapping
+from gan3dlib.compat.kaolin.dibr import dibr_soft_mask
+from gan3dlib.compat.kaolin.utils import prepare_vertices, texture_mapping
 from gan3dlib.render.renderer import SoftExtensionShader, make_rasterizer
 from gan3dlib.utils.checks import check_positive, check_tensor, describe
 
@@ -255,22 +255,22 @@ def dibr_rasterization(
     eps: float | None = None,
     rast_backend: str = "cuda",
 ) -> tuple[torch.Tensor | tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]:
-    """Kaolin's ``dibr_rasterization``: [`rasterize`][gan3dlib.render.kaolin.rasterize] of the faces with ``face_normals_z >= 0``
-    followed by [`dibr_soft_mask`][gan3dlib.render.kaolin_dibr.dibr_soft_mask].
+    """Kaolin's ``dibr_rasterization``: [`rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize] of the faces with ``face_normals_z >= 0``
+    followed by [`dibr_soft_mask`][gan3dlib.compat.kaolin.dibr.dibr_soft_mask].
 
     Args:
-        height: image height H, as in [`rasterize`][gan3dlib.render.kaolin.rasterize].
+        height: image height H, as in [`rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize].
         width: image width W.
         face_vertices_z: (B, F, 3) camera-space z, negative in front.
         face_vertices_image: (B, F, 3, 2) NDC x right, y up.
         face_features: (B, F, 3, D) or a sequence of them.
         face_normals_z: (B, F) z of the face normals; only faces with ``face_normals_z >= 0`` are drawn.
-        sigmainv: sharpness of [`dibr_soft_mask`][gan3dlib.render.kaolin_dibr.dibr_soft_mask].
-        boxlen: box growth of [`dibr_soft_mask`][gan3dlib.render.kaolin_dibr.dibr_soft_mask] (NDC).
-        knum: faces per pixel of [`dibr_soft_mask`][gan3dlib.render.kaolin_dibr.dibr_soft_mask].
-        multiplier: as in [`rasterize`][gan3dlib.render.kaolin.rasterize] ([`dibr_soft_mask`][gan3dlib.render.kaolin_dibr.dibr_soft_mask] gets 1000 when None).
-        eps: as in [`rasterize`][gan3dlib.render.kaolin.rasterize].
-        rast_backend: as ``backend`` of [`rasterize`][gan3dlib.render.kaolin.rasterize].
+        sigmainv: sharpness of [`dibr_soft_mask`][gan3dlib.compat.kaolin.dibr.dibr_soft_mask].
+        boxlen: box growth of [`dibr_soft_mask`][gan3dlib.compat.kaolin.dibr.dibr_soft_mask] (NDC).
+        knum: faces per pixel of [`dibr_soft_mask`][gan3dlib.compat.kaolin.dibr.dibr_soft_mask].
+        multiplier: as in [`rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize] ([`dibr_soft_mask`][gan3dlib.compat.kaolin.dibr.dibr_soft_mask] gets 1000 when None).
+        eps: as in [`rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize].
+        rast_backend: as ``backend`` of [`rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize].
 
     Returns:
         features (B, H, W, D) (or a tuple), soft_mask (B, H, W), face_idx (B, H, W) int64.
@@ -298,16 +298,16 @@ def soft_rasterize(
     """Drop-in for ``dibr_rasterization``'s outputs, rendered with the paper's soft extension (§5).
 
     The crisp layer is the nearest face covering each pixel centre (closed triangles, screen-space
-    barycentrics as in [`rasterize`][gan3dlib.render.kaolin.rasterize]); the soft layer extends every face by ``blur_px`` pixels
+    barycentrics as in [`rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize]); the soft layer extends every face by ``blur_px`` pixels
     with alpha ``1 - d / blur_px`` (see [`gan3dlib.render.soft_extension`][gan3dlib.render.soft_extension]). Features are the
     soft layer over the crisp layer over a zero background, so silhouettes get gradients where
-    Kaolin's [`rasterize`][gan3dlib.render.kaolin.rasterize] has none.
+    Kaolin's [`rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize] has none.
 
     Args:
         height: image height H in pixels.
         width: image width W in pixels.
         face_vertices_z: (B, F, 3) camera-space z (negative in front). Only faces with every corner
-            at ``z <= -1e-8`` are drawn (unlike [`rasterize`][gan3dlib.render.kaolin.rasterize]): the extension depth rule needs
+            at ``z <= -1e-8`` are drawn (unlike [`rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize]): the extension depth rule needs
             real, positive depths ``-z``.
         face_vertices_image: (B, F, 3, 2) Kaolin NDC.
         face_features: (B, F, 3, D) per-corner features, or a list/tuple of them.
@@ -315,7 +315,7 @@ def soft_rasterize(
         blur_px: width of the soft band in pixels (> 0).
         depth_slope: λ of the extension depth ``z_s = z(p*) (1 + λ d / blur_px)``.
         knum: faces kept per pixel (the nearest in depth among covering and nearby faces).
-        backend: as in [`rasterize`][gan3dlib.render.kaolin.rasterize].
+        backend: as in [`rasterize`][gan3dlib.compat.kaolin.rasterization.rasterize].
 
     Returns:
         features: (B, H, W, D) (or a tuple of (B, H, W, D_i)), differentiable w.r.t.

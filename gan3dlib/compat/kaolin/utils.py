@@ -1,7 +1,7 @@
 """Kaolin's ``kaolin.render.mesh.utils``: ``texture_mapping`` and ``prepare_vertices``.
 
 Same names, signatures, defaults, layouts and return order as Kaolin 0.18; re-exported by
-[`gan3dlib.render.kaolin`][gan3dlib.render.kaolin].
+[`gan3dlib.compat.kaolin.rasterization`][gan3dlib.compat.kaolin.rasterization].
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from gan3dlib.ops.mesh import face_normals, index_vertices_by_faces
-from gan3dlib.render.kaolin_camera import perspective_camera, rotate_translate_points
+from gan3dlib.compat.kaolin.camera import perspective_camera, rotate_translate_points
 from gan3dlib.utils.checks import check_tensor, describe
 
 __all__ = ["texture_mapping", "prepare_vertices"]
@@ -61,17 +61,17 @@ def prepare_vertices(
     """Kaolin's ``prepare_vertices``: moves vertices to the camera, projects them and indexes them by faces.
 
     With ``camera_transform`` M, ``v_cam = [v, 1] @ M``; otherwise ``v_cam = (v - trans) @ rot^T``.
-    The image coordinates are ``(x p0, y p1) / (-z)`` ([`perspective_camera`][gan3dlib.render.kaolin_camera.perspective_camera]).
+    The image coordinates are ``(x p0, y p1) / (-z)`` ([`perspective_camera`][gan3dlib.compat.kaolin.camera.perspective_camera]).
 
     Args:
         vertices: (B, V, 3) vertices.
         faces: (F, S) int64/int32 faces shared by the batch.
         camera_proj: (3, 1) projection vector ``[p0, p1, -1]`` (see
-            [`generate_perspective_projection`][gan3dlib.render.kaolin_camera.generate_perspective_projection]).
+            [`generate_perspective_projection`][gan3dlib.compat.kaolin.camera.generate_perspective_projection]).
         camera_rot: (B, 3, 3) rotations; required with ``camera_trans`` unless ``camera_transform``.
         camera_trans: (B, 3) or (B, 3, 1) camera positions.
         camera_transform: (B, 4, 3) world-to-camera matrices, replacing ``camera_rot`` and
-            ``camera_trans`` (see [`generate_transformation_matrix`][gan3dlib.render.kaolin_camera.generate_transformation_matrix]).
+            ``camera_trans`` (see [`generate_transformation_matrix`][gan3dlib.compat.kaolin.camera.generate_transformation_matrix]).
 
     Returns:
         face_vertices_camera: (B, F, S, 3).
