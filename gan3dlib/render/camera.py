@@ -6,7 +6,7 @@ the origin (the unit ball touches the border of the shorter image side), a viewp
 ``(x, y, z - d)`` with visible points at ``z < 0``, and screen vertices are ``(u, v, depth)`` in
 pixels.
 
-The Kaolin-signature camera functions live in [`gan3dlib.render.kaolin_camera`][gan3dlib.render.kaolin_camera].
+The Kaolin-signature camera functions live in [`gan3dlib.compat.kaolin.camera`][gan3dlib.compat.kaolin.camera].
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from gan3dlib.render.kaolin_camera import check_camera_trans, generate_perspective_projection
+from gan3dlib.compat.kaolin.camera import check_camera_trans, generate_perspective_projection
 from gan3dlib.utils.checks import check_derived_set, check_positive, check_tensor, describe
 
 __all__ = ["PerspectiveCamera", "ViewpointSampler", "canonical_views", "rotation_matrix"]

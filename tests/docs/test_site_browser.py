@@ -234,8 +234,12 @@ def _crawl(site: Path) -> dict[str, _PageParser]:
 
 
 def _public_modules(package: str = "gan3dlib") -> list[str]:
+    """Dotted paths of the package's public modules, less deprecated aliases of moved modules
+    (their docstring starts with "Deprecated alias"), which stay off the API pages."""
     modules = []
     for file in sorted((ROOT / package).rglob("*.py")):
+        if file.read_text(encoding="utf-8").startswith('"""Deprecated alias'):
+            continue
         parts = file.relative_to(ROOT).with_suffix("").parts
         if parts[-1] == "__init__":
             parts = parts[:-1]

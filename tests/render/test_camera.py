@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler, canonical_views, rotation_matrix
-from gan3dlib.render.kaolin_camera import (
+from gan3dlib.compat.kaolin.camera import (
     generate_perspective_projection,
     generate_rotate_translate_matrices,
     generate_transformation_matrix,

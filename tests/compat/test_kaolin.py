@@ -1,4 +1,4 @@
-"""Tests for gan3dlib.render.kaolin against brute-force references of Kaolin's documented semantics.
+"""Tests for gan3dlib.compat.kaolin against brute-force references of Kaolin's documented semantics.
 
 The references are per-pixel Python loops that transcribe Kaolin's kernels as documented
 (``docs``: shared/reference/pytorch3d-kaolin-interfaces.md §4): pixel centres
@@ -14,7 +14,7 @@ import math
 import pytest
 import torch
 
-from gan3dlib.render import kaolin as K
+from gan3dlib.compat import kaolin as K
 from gan3dlib.render.raster_pytorch3d import pytorch3d_available
 
 DTYPES = [torch.float32, torch.float64]

@@ -7,7 +7,7 @@ import torch
 
 from gan3dlib.mesh import build_mesh_grid, sphere_shape_image
 from gan3dlib.render import PerspectiveCamera, RendererConfig, ViewpointSampler
-from gan3dlib.render.pytorch3d_interop import render_meshes
+from gan3dlib.compat.pytorch3d import render_meshes
 from gan3dlib.render.raster_pytorch3d import pytorch3d_available
 
 pytestmark = pytest.mark.skipif(not pytorch3d_available(), reason="PyTorch3D extension not available")
