@@ -7,7 +7,6 @@ byte for byte, and that nothing half-written is left behind.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import sys

@@ -18,7 +18,6 @@ from typing import Any
 
 import torch
 
-from gan3dlib.compat.kaolin.camera import check_camera_trans, generate_perspective_projection
 from gan3dlib.utils.checks import check_derived_set, check_positive, check_tensor, describe
 
 __all__ = ["PerspectiveCamera", "ViewpointSampler", "canonical_views", "rotation_matrix"]
@@ -54,6 +53,35 @@ def _check_image_size(image_size: object, name: str = "image_size") -> tuple[int
     if ok and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in image_size):
         return (int(image_size[0]), int(image_size[1]))
     raise ValueError(f"{name}: expected a pair (H, W) of positive integers, got {describe(image_size)}")
+
+
+def check_camera_trans(trans: object, dtype: torch.dtype, dims: dict[str, int]) -> torch.Tensor:
+    """Checks a Kaolin ``camera_trans`` of shape (B, 3) or (B, 3, 1); returns it as (B, 3)."""
+    three_d = isinstance(trans, torch.Tensor) and trans.ndim == 3
+    check_tensor(trans, "camera_trans", ("B", 3, 1) if three_d else ("B", 3), dtypes=(dtype,), dims=dims)
+    assert isinstance(trans, torch.Tensor)
+    return trans.reshape(trans.shape[0], 3)
+
+
+def generate_perspective_projection(fovyangle: float, ratio: float = 1.0,
+                                    dtype: torch.dtype = torch.float) -> torch.Tensor:
+    """Kaolin's legacy projection vector ``[1/(ratio tan(fovy/2)), 1/tan(fovy/2), -1]``.
+
+    Args:
+        fovyangle: vertical field of view in radians, in (0, pi).
+        ratio: aspect ratio W / H.
+        dtype: dtype of the result.
+
+    Returns:
+        (3, 1) tensor.
+    """
+    fovy = float(fovyangle) if isinstance(fovyangle, torch.Tensor) and fovyangle.numel() == 1 else fovyangle
+    check_positive(fovy, "fovyangle")
+    if not fovy < math.pi:
+        raise ValueError(f"fovyangle: expected radians in (0, pi), got {fovy!r}")
+    check_positive(ratio, "ratio")
+    tan_half = math.tan(fovy / 2)
+    return torch.tensor([[1.0 / (ratio * tan_half)], [1.0 / tan_half], [-1.0]], dtype=dtype)
 
 
 def _tolerance(dtype: torch.dtype, scale: float = 1.0) -> float:

@@ -94,9 +94,12 @@ def _background_rows(background: torch.Tensor | None, shape: tuple[int, int, int
 class SoftExtensionShader(nn.Module):
     """Shades fragments with the crisp + soft-extension layers (see [`soft_extension`][gan3dlib.render.soft_extension]).
 
+    The band B and the depth slope λ are read from ``settings``, the rasterizer's own settings
+    object, so the two cannot disagree.
+
     Args:
-        blur_px: band width B in pixels (must match the rasterizer's).
-        depth_slope: λ in ``z_s = z(p*) (1 + λ d / B)``.
+        settings: the rasterizer's [`RasterSettings`][gan3dlib.render.fragments.RasterSettings]
+            (``blur_px``: band width B in pixels; ``depth_slope``: λ in ``z_s = z(p*) (1 + λ d / B)``).
         soft: False gives the paper's CRISP ablation (no soft layer, no silhouette gradients).
         perspective_correct: perspective-correct interpolation.
         align_corners: texture sampling convention (True: PyTorch3D ``TexturesUV``).
@@ -104,18 +107,17 @@ class SoftExtensionShader(nn.Module):
 
     def __init__(
         self,
-        blur_px: float = 1.0,
-        depth_slope: float = 0.5,
+        settings: RasterSettings,
         soft: bool = True,
         perspective_correct: bool = True,
         align_corners: bool = True,
     ) -> None:
         super().__init__()
+        if not isinstance(settings, RasterSettings):
+            raise ValueError(f"settings: expected the rasterizer's RasterSettings, got {type(settings).__name__}")
         if soft:
-            check_positive(blur_px, "blur_px")
-        check_positive(depth_slope, "depth_slope", allow_zero=True)
-        self.blur_px = float(blur_px)
-        self.depth_slope = float(depth_slope)
+            check_positive(settings.blur_px, "settings.blur_px")
+        self.settings = settings
         self.soft = soft
         self.perspective_correct = perspective_correct
         self.align_corners = align_corners
@@ -170,8 +172,8 @@ class SoftExtensionShader(nn.Module):
             fragments,
             screen_verts,
             faces,
-            blur_px=self.blur_px,
-            depth_slope=self.depth_slope,
+            blur_px=self.settings.blur_px,
+            depth_slope=self.settings.depth_slope,
             soft=self.soft,
             perspective_correct_bary=self.perspective_correct,
         )
@@ -225,11 +227,12 @@ class SoftExtensionRenderer(nn.Module):
     def __init__(self, rasterizer: nn.Module, shader: SoftExtensionShader) -> None:
         super().__init__()
         settings = getattr(rasterizer, "settings", None)
+        ours = shader.settings
         if settings is not None and shader.soft and (settings.blur_px, settings.depth_slope) != (
-                shader.blur_px, shader.depth_slope):
+                ours.blur_px, ours.depth_slope):
             raise ValueError(
-                f"shader: its band and depth slope ({shader.blur_px}, {shader.depth_slope}) must be the rasterizer's "
-                f"({settings.blur_px}, {settings.depth_slope}); build both from one RendererConfig")
+                f"shader: its band and depth slope ({ours.blur_px}, {ours.depth_slope}) must be the rasterizer's "
+                f"({settings.blur_px}, {settings.depth_slope}); give both the same RasterSettings")
         self.rasterizer = rasterizer
         self.shader = shader
 
@@ -326,10 +329,10 @@ class RendererConfig:
 
     def build(self, device: torch.device | str = "cpu") -> SoftExtensionRenderer:
         """Builds the renderer, resolving ``backend='auto'`` for ``device``."""
-        rasterizer = make_rasterizer(self.backend, device, self.raster_settings())
+        settings = self.raster_settings()
+        rasterizer = make_rasterizer(self.backend, device, settings)
         shader = SoftExtensionShader(
-            blur_px=self.blur_px,
-            depth_slope=self.depth_slope,
+            settings,
             soft=self.mode == "soft",
             perspective_correct=self.perspective_correct,
             align_corners=self.align_corners,

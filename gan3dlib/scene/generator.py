@@ -53,7 +53,7 @@ class SceneConfig:
     """Everything that defines a scene generator (defaults: the paper's FFHQ model at 128²).
 
     Every size follows from ``resolution`` and is stored once: the nested configs leave theirs
-    None and [`resolved`][gan3dlib.scene.SceneConfig.resolved] fills them in when the generator is built,
+    None and [`resolved`][gan3dlib.scene.generator.SceneConfig.resolved] fills them in when the generator is built,
     so ``--model.resolution 64`` changes all of them. A nested size that is given must agree
     (checked here).
 

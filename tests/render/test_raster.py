@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pytest
 import torch
 from naive_render import candidates_naive
@@ -167,13 +168,18 @@ def test_a_renderer_refuses_a_shader_whose_band_is_not_the_rasterizers():
     from gan3dlib.render.raster_torch import TorchRasterizer
     from gan3dlib.render.renderer import SoftExtensionRenderer, SoftExtensionShader, make_rasterizer
 
-    rasterizer = TorchRasterizer(RasterSettings(image_size=(8, 8), blur_px=1.0))
-    SoftExtensionRenderer(rasterizer, SoftExtensionShader(blur_px=1.0))
+    settings = RasterSettings(image_size=(8, 8), blur_px=1.0)
+    rasterizer = TorchRasterizer(settings)
+    renderer = SoftExtensionRenderer(rasterizer, SoftExtensionShader(settings))
+    assert renderer.shader.settings is renderer.rasterizer.settings  # one settings object: one band
+    SoftExtensionRenderer(rasterizer, SoftExtensionShader(dataclasses.replace(settings)))  # equal settings
     with pytest.raises(ValueError, match="band and depth slope"):
-        SoftExtensionRenderer(rasterizer, SoftExtensionShader(blur_px=2.0))
+        SoftExtensionRenderer(rasterizer, SoftExtensionShader(dataclasses.replace(settings, blur_px=2.0)))
     with pytest.raises(ValueError, match="band and depth slope"):
-        SoftExtensionRenderer(rasterizer, SoftExtensionShader(blur_px=1.0, depth_slope=0.1))
-    SoftExtensionRenderer(rasterizer, SoftExtensionShader(blur_px=3.0, soft=False))  # crisp: no band
+        SoftExtensionRenderer(rasterizer, SoftExtensionShader(dataclasses.replace(settings, depth_slope=0.1)))
+    SoftExtensionRenderer(rasterizer, SoftExtensionShader(dataclasses.replace(settings, blur_px=3.0), soft=False))  # crisp
+    with pytest.raises(ValueError, match="settings: expected the rasterizer's RasterSettings"):
+        SoftExtensionShader(1.0)
     assert isinstance(make_rasterizer("torch", "cpu", rasterizer.settings), TorchRasterizer)
     with pytest.raises(ValueError, match="backend"):
         make_rasterizer("opengl", "cpu", rasterizer.settings)

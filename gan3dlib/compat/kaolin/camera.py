@@ -15,11 +15,11 @@ here                                   mirrors (same signature, defaults and ret
 
 from __future__ import annotations
 
-import math
 
 import torch
 
-from gan3dlib.utils.checks import check_positive, check_tensor, describe
+from gan3dlib.render.camera import check_camera_trans, generate_perspective_projection
+from gan3dlib.utils.checks import check_tensor, describe
 
 __all__ = [
     "check_camera_trans",
@@ -29,35 +29,6 @@ __all__ = [
     "rotate_translate_points",
     "perspective_camera",
 ]
-
-
-def check_camera_trans(trans: object, dtype: torch.dtype, dims: dict[str, int]) -> torch.Tensor:
-    """Checks a Kaolin ``camera_trans`` of shape (B, 3) or (B, 3, 1); returns it as (B, 3)."""
-    three_d = isinstance(trans, torch.Tensor) and trans.ndim == 3
-    check_tensor(trans, "camera_trans", ("B", 3, 1) if three_d else ("B", 3), dtypes=(dtype,), dims=dims)
-    assert isinstance(trans, torch.Tensor)
-    return trans.reshape(trans.shape[0], 3)
-
-
-def generate_perspective_projection(fovyangle: float, ratio: float = 1.0,
-                                    dtype: torch.dtype = torch.float) -> torch.Tensor:
-    """Kaolin's legacy projection vector ``[1/(ratio tan(fovy/2)), 1/tan(fovy/2), -1]``.
-
-    Args:
-        fovyangle: vertical field of view in radians, in (0, pi).
-        ratio: aspect ratio W / H.
-        dtype: dtype of the result.
-
-    Returns:
-        (3, 1) tensor.
-    """
-    fovy = float(fovyangle) if isinstance(fovyangle, torch.Tensor) and fovyangle.numel() == 1 else fovyangle
-    check_positive(fovy, "fovyangle")
-    if not fovy < math.pi:
-        raise ValueError(f"fovyangle: expected radians in (0, pi), got {fovy!r}")
-    check_positive(ratio, "ratio")
-    tan_half = math.tan(fovy / 2)
-    return torch.tensor([[1.0 / (ratio * tan_half)], [1.0 / tan_half], [-1.0]], dtype=dtype)
 
 
 def _look_at_axes(camera_position: torch.Tensor, look_at: torch.Tensor, camera_up_direction: torch.Tensor,

@@ -332,13 +332,13 @@ def soft_rasterize(
     check_positive(depth_slope, "depth_slope", allow_zero=True)
     check_positive(knum, "knum", integer=True)
     settings = RasterSettings(image_size=(height, width), blur_px=float(blur_px), faces_per_pixel=knum,
-                              perspective_correct=False, clip_barycentric_coords=True)
+                              perspective_correct=False, clip_barycentric_coords=True, depth_slope=float(depth_slope))
     rasterizer = _rasterizer(backend, face_vertices_image.device, settings)
     depth = -face_vertices_z.to(face_vertices_image.dtype)
     if valid_faces is not None:
         depth = torch.where(valid_faces.unsqueeze(-1), depth, torch.full_like(depth, -1.0))
     screen, faces = _to_screen(face_vertices_image, depth, height, width)
-    shader = SoftExtensionShader(blur_px=float(blur_px), depth_slope=float(depth_slope), perspective_correct=False)
+    shader = SoftExtensionShader(settings, perspective_correct=False)
     out = shader(rasterizer(screen.detach(), faces), screen, faces, face_attrs=features)
     features_hwc = out.attributes.permute(0, 2, 3, 1)
     return _split(features_hwc, sizes), out.alpha[:, 0], out.face_idx
