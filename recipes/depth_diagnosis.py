@@ -14,7 +14,8 @@ shape learning curve of every run (`<run>/shape_curve.json`). The table goes to
 
 The paper's own settings are the rows FULL (the baseline) and the budget, resolution, learning
 rate, regularisation and extension-band rows; ``lambertian`` (shaded albedo instead of an unlit
-texture, `gan3dlib.render.shading`) and ``symmetric`` (a left-right mirror prior on the shape) go
+texture, `gan3dlib.render.shading`) and ``symmetric`` (a left-right mirror prior on the shape) and
+``centered`` (the shape's offsets have zero mean: the object cannot slide towards the camera) go
 beyond the paper and are off in its presets. ``smooth textures`` changes the data, not the model:
 the same faces with low-contrast albedo (closer to skin), where shading carries more of the relief.
 """
@@ -40,6 +41,8 @@ VARIANTS = {
     "64²": {"model.resolution": 64},
     "smooth textures": {"synthetic_texture": "smooth"},
     "smooth textures+lambertian": {"synthetic_texture": "smooth", "model.shading.mode": "lambertian"},
+    "centered": {"model.shape.centered": True},
+    "centered+lambertian": {"model.shape.centered": True, "model.shading.mode": "lambertian"},
 }
 
 

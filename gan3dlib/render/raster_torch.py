@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import torch
 
 from gan3dlib.render.fragments import Fragments, RasterSettings, Rasterizer, check_screen_inputs
-from gan3dlib.render.triangle_geometry import edge_function
+from gan3dlib.render.triangle_geometry import edge_function, extension_depth, segment_distance_sq
 
 __all__ = ["rasterize_face_major", "iter_bbox_pixel_pairs", "TorchRasterizer"]
 
@@ -225,9 +225,9 @@ def _test_pairs(
     w1 = ((px - x2) * (y0 - y2) - (py - y2) * (x0 - x2)) / area
     w2 = ((px - x0) * (y1 - y0) - (py - y0) * (x1 - x0)) / area
     inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0)  # closed triangles: no cracks on shared edges
-    d01, t01 = _segment_dist_sq(px, py, x0, y0, x1, y1)
-    d12, t12 = _segment_dist_sq(px, py, x1, y1, x2, y2)
-    d20, t20 = _segment_dist_sq(px, py, x2, y2, x0, y0)
+    d01, t01 = segment_distance_sq(px, py, x0, y0, x1, y1)
+    d12, t12 = segment_distance_sq(px, py, x1, y1, x2, y2)
+    d20, t20 = segment_distance_sq(px, py, x2, y2, x0, y0)
     dist_sq = torch.minimum(torch.minimum(d01, d12), d20)
     prune_depth = None
     if settings.prune_occluded and settings.blur_px > 0:
@@ -245,7 +245,7 @@ def _test_pairs(
         else:
             z_closest = c0 * z0 + c1 * z1 + c2 * z2
             z_at_p = w0 * z0 + w1 * z1 + w2 * z2
-        z_ext = z_closest * (1 + settings.depth_slope * dist_sq.sqrt() / settings.blur_px)
+        z_ext = extension_depth(z_closest, dist_sq.sqrt(), settings.depth_slope, settings.blur_px)
         prune_depth = torch.where(inside, z_at_p, z_ext)
     if settings.perspective_correct:
         # PyTorch3D's correction with its denominator clamped at eps (matters only far outside).
@@ -269,18 +269,6 @@ def _test_pairs(
     bary = torch.stack([w0.index_select(0, idx), w1.index_select(0, idx), w2.index_select(0, idx)], dim=-1)
     prune_depth = prune_depth.index_select(0, idx) if prune_depth is not None else None
     return pixel, face, depth.index_select(0, idx), signed, bary, prune_depth
-
-
-def _segment_dist_sq(
-    px: torch.Tensor, py: torch.Tensor, ax: torch.Tensor, ay: torch.Tensor, bx: torch.Tensor, by: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Squared distance from points p to segments [a, b] and the closest point's parameter t."""
-    ex, ey = bx - ax, by - ay
-    dx, dy = px - ax, py - ay
-    len_sq = ex * ex + ey * ey
-    t = ((dx * ex + dy * ey) / len_sq.clamp(min=1e-30)).clamp(0.0, 1.0)
-    rx, ry = dx - t * ex, dy - t * ey
-    return rx * rx + ry * ry, t
 
 
 class TorchRasterizer(Rasterizer):

@@ -38,6 +38,7 @@ from gan3dlib.render.fragments import COVERING_DISTS, Fragments
 from gan3dlib.render.texture import sample_texture
 from gan3dlib.render.triangle_geometry import (
     closest_point_on_boundary,
+    extension_depth,
     edge_function,
     perspective_correct,
     screen_barycentrics,
@@ -175,7 +176,7 @@ def find_surface_candidates(
 
     if soft:
         z_c = torch.where(has_crisp, crisp_depth.detach(), torch.full_like(crisp_depth, float("inf")))
-        z_s = depth.detach() * (1.0 + depth_slope * dist.detach() / blur_px)
+        z_s = extension_depth(depth.detach(), dist.detach(), depth_slope, blur_px)
         counted = outside & (dist.detach() < blur_px) & (z_s < z_c[pixel])
         alpha = 1.0 - dist[counted] / blur_px
         soft_alpha = depth.new_zeros(num_pixels).scatter_reduce(

@@ -1,4 +1,4 @@
-"""Closed-form 2D triangle geometry shared by the rasterizers and the shader.
+"""Closed-form 2D triangle geometry shared by the rasterizers, the shader and the Kaolin layer.
 
 All functions are vectorized over a leading dimension P of (point, triangle) pairs and are plain
 differentiable torch expressions. Points and vertices are (P, 2) tensors in any 2D frame (the
@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 
 __all__ = [
+    "segment_distance_sq",
+    "extension_depth",
     "edge_function",
     "screen_barycentrics",
     "closest_point_on_boundary",
@@ -55,19 +57,36 @@ def screen_barycentrics(
     return torch.stack([w0, w1, w2], dim=-1) / area.unsqueeze(-1)
 
 
-def _segment_distance_sq(
-    p: torch.Tensor, a: torch.Tensor, b: torch.Tensor
+def segment_distance_sq(
+    px: torch.Tensor, py: torch.Tensor, ax: torch.Tensor, ay: torch.Tensor, bx: torch.Tensor, by: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Squared distance from ``p`` to segment [a, b] and the parameter t of the closest point."""
-    e = b - a
-    len_sq = (e * e).sum(-1)
+    """Squared distance from points p to segments [a, b], and the parameter t in [0, 1] of the closest point.
+
+    Coordinates come as separate, broadcastable tensors (the rasterizers' hot loops keep x and y
+    apart); a degenerate segment (a = b) gives t = 0 and the distance to a.
+
+    Returns:
+        ``(d², t)``, both of the broadcast shape.
+    """
+    ex, ey = bx - ax, by - ay
+    dx, dy = px - ax, py - ay
+    len_sq = ex * ex + ey * ey
     degenerate = len_sq <= 0
-    safe_len_sq = torch.where(degenerate, torch.ones_like(len_sq), len_sq)
-    t = ((p - a) * e).sum(-1) / safe_len_sq
+    t = (dx * ex + dy * ey) / torch.where(degenerate, torch.ones_like(len_sq), len_sq)
     t = torch.where(degenerate, torch.zeros_like(t), t.clamp(0.0, 1.0))
-    q = a + t.unsqueeze(-1) * e
-    diff = p - q
-    return (diff * diff).sum(-1), t
+    rx, ry = dx - t * ex, dy - t * ey
+    return rx * rx + ry * ry, t
+
+
+def extension_depth(z_closest: torch.Tensor, dist: torch.Tensor, depth_slope: float, blur_px: float) -> torch.Tensor:
+    """The soft layer's depth ``z_s = z(p*) (1 + λ d / B)`` of a pixel at distance ``d`` outside a
+    triangle whose closest point ``p*`` has depth ``z(p*)`` (λ = ``depth_slope``, B = ``blur_px``)."""
+    return z_closest * (1.0 + depth_slope * dist / blur_px)
+
+
+def _segment_distance_sq(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """[`segment_distance_sq`][gan3dlib.render.triangle_geometry.segment_distance_sq] of (..., 2) points."""
+    return segment_distance_sq(p[..., 0], p[..., 1], a[..., 0], a[..., 1], b[..., 0], b[..., 1])
 
 
 def closest_point_on_boundary(

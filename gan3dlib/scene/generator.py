@@ -168,9 +168,9 @@ class SceneGenerator(PretrainedMixin, nn.Module):
         cfg = self.config
         self.object_generator = Generator(cfg.object_generator)
         self.background_generator = Generator(cfg.background_generator)
-        self.object_shape = ObjectShape(cfg.shape)
-        self.background_crop = BackgroundCrop(cfg.background_crop)
         self.grid = build_mesh_grid(cfg.resolution, radius=cfg.grid_radius)
+        self.object_shape = ObjectShape(cfg.shape, vertex_mask=self.grid.vertex_mask)
+        self.background_crop = BackgroundCrop(cfg.background_crop)
         self.register_buffer("faces", self.grid.faces, persistent=False)
         self.register_buffer("face_uvs", self.grid.face_uvs, persistent=False)
         self._renderers: dict[tuple[str, int | None], SoftExtensionRenderer] = {}

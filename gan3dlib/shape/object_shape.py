@@ -48,6 +48,9 @@ class ObjectShapeConfig:
         use_size_constraint: apply eq. 14 (paper: on for faces, off for cars and buses).
         s_max: radius of the size constraint (paper: 1.3).
         symmetric: make the shape mirror-symmetric left to right (not in the paper).
+        centered: subtract the mean offset over the mesh's vertices, so the generated shape cannot
+            translate as a whole: without it, moving the whole object towards the camera shifts
+            its silhouette with the yaw as frontal relief would (not in the paper).
     """
 
     grid_size: int | None = 128
@@ -60,6 +63,7 @@ class ObjectShapeConfig:
     use_size_constraint: bool = True
     s_max: float = 1.3
     symmetric: bool = False
+    centered: bool = False
 
     def __post_init__(self) -> None:
         if self.grid_size is not None:
@@ -94,9 +98,11 @@ class ObjectShape(nn.Module):
 
     Args:
         config: [`ObjectShapeConfig`][gan3dlib.shape.object_shape.ObjectShapeConfig].
+        vertex_mask: (N, N) bool, the grid vertices the mesh uses (``MeshGrid.vertex_mask``): the
+            ones ``centered`` averages over (default: all).
     """
 
-    def __init__(self, config: ObjectShapeConfig | None = None) -> None:
+    def __init__(self, config: ObjectShapeConfig | None = None, vertex_mask: torch.Tensor | None = None) -> None:
         super().__init__()
         self.config = config or ObjectShapeConfig()
         cfg = self.config
@@ -107,6 +113,9 @@ class ObjectShape(nn.Module):
             s0 = sheet_shape_image(cfg.grid_size, cfg.sheet_half_size)
         self.register_buffer("initial_shape", s0.unsqueeze(0), persistent=False)  # (1, 3, N, N)
         self.pyramid = ShapePyramid(cfg.pyramid) if cfg.use_pyramid else None
+        n = cfg.grid_size
+        weights = torch.ones(n, n) if vertex_mask is None else check_tensor(vertex_mask, "vertex_mask", (n, n)).float()
+        self.register_buffer("center_weights", (weights / weights.sum()).view(1, 1, n, n), persistent=False)
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
         """Builds the shape image.
@@ -126,6 +135,8 @@ class ObjectShape(nn.Module):
         if cfg.symmetric:  # grid column j mirrors column N-1-j, where x is -x (s0 is symmetric already)
             mirrored = offsets.flip(-1) * offsets.new_tensor([-1.0, 1.0, 1.0]).view(1, 3, 1, 1)
             offsets = (offsets + mirrored) / 2
+        if cfg.centered:  # no translation of the whole shape: the mean offset of the used vertices is 0
+            offsets = offsets - (offsets * self.center_weights.to(offsets.dtype)).sum((2, 3), keepdim=True)
         shape = self.initial_shape.to(offsets.dtype) + offsets
         if cfg.use_size_constraint:
             shape = size_constraint(shape, cfg.s_max)

@@ -75,3 +75,22 @@ def test_barycentrics_and_perspective_correction_closed_form():
     pc, depth = perspective_correct(torch.tensor([[0.5, 0.5, 0.0]]), torch.tensor([[1.0, 3.0, 2.0]]))
     assert math.isclose(float(depth), 1.5)
     torch.testing.assert_close(pc, torch.tensor([[0.75, 0.25, 0.0]]))
+
+
+def test_segment_distance_matches_a_dense_sampling_of_the_segment():
+    from gan3dlib.render.triangle_geometry import extension_depth, segment_distance_sq
+
+    g = torch.Generator().manual_seed(0)
+    p, a, b = (torch.randn(200, 2, generator=g, dtype=torch.float64) for _ in range(3))
+    b[:10] = a[:10]  # degenerate segments: the distance to a, t = 0
+    d_sq, t = segment_distance_sq(p[:, 0], p[:, 1], a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    s = torch.linspace(0, 1, 20001, dtype=torch.float64)
+    samples = a[:, None] + s[None, :, None] * (b - a)[:, None]  # (P, S, 2)
+    naive = ((samples - p[:, None]) ** 2).sum(-1)
+    torch.testing.assert_close(d_sq, naive.min(dim=1).values, atol=1e-6, rtol=0)
+    assert (t[:10] == 0).all() and ((t >= 0) & (t <= 1)).all()
+    closest = a + t[:, None] * (b - a)
+    torch.testing.assert_close(((closest - p) ** 2).sum(-1), d_sq)
+    # z_s = z(p*) (1 + λ d / B): the closest point's depth at d = 0, growing linearly to (1 + λ) z at d = B.
+    z = torch.tensor([2.0, 2.0, 2.0])
+    torch.testing.assert_close(extension_depth(z, torch.tensor([0.0, 0.5, 1.0]), 0.5, 1.0), torch.tensor([2.0, 2.5, 3.0]))

@@ -66,3 +66,34 @@ def test_symmetric_shapes_mirror_left_to_right():
     plain = ObjectShapeConfig(grid_size=n, use_pyramid=False, use_size_constraint=False, shape_scale=0.5).build().double()
     sym_raw = torch.cat([raw[:, :1] - raw[:, :1].flip(-1), raw[:, 1:] + raw[:, 1:].flip(-1)], dim=1)
     torch.testing.assert_close(cfg.build().double()(sym_raw), plain(sym_raw))
+
+
+def test_centered_shapes_cannot_translate_as_a_whole():
+    from gan3dlib.mesh import build_mesh_grid
+    from gan3dlib.shape import ObjectShape
+
+    n = 8
+    mask = build_mesh_grid(n).vertex_mask
+    cfg = ObjectShapeConfig(grid_size=n, use_pyramid=False, use_size_constraint=False, shape_scale=0.5, centered=True)
+    shape = ObjectShape(cfg, vertex_mask=mask).double()
+    raw = torch.randn(2, 3, 2 * n, 2 * n, dtype=torch.float64)
+    got = shape(raw)
+    s0 = sphere_shape_image(n, 0.5, dtype=torch.float64)
+    # Naive reference: the offsets minus their mean over the used vertices, one loop per coordinate.
+    offsets = 0.5 * naive_avg_pool2(raw)
+    expected = offsets.clone()
+    for b in range(2):
+        for c in range(3):
+            expected[b, c] -= offsets[b, c][mask].mean()
+    torch.testing.assert_close(got, s0 + expected)
+    # A translation of every vertex (a constant raw offset) changes nothing; the corners outside
+    # the disk, which no face uses, cannot pay for a translation of the disk.
+    shifted = raw + torch.tensor([0.0, 0.0, 3.0], dtype=torch.float64).view(1, 3, 1, 1)
+    torch.testing.assert_close(shape(shifted), got)
+    corners = raw.clone()
+    corners[:, :, ~mask.repeat_interleave(2, 0).repeat_interleave(2, 1)] -= 5.0
+    torch.testing.assert_close(shape(corners)[:, :, mask], got[:, :, mask])
+    # A local bump still moves the surface (less its share of the mean).
+    bump = raw.clone()
+    bump[:, 2, 6:10, 6:10] += 1.0
+    assert (shape(bump) - got)[:, 2, 3:5, 3:5].min() > 0.4

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from gan3dlib.render.raster_torch import iter_bbox_pixel_pairs
+from gan3dlib.render.triangle_geometry import segment_distance_sq
 from gan3dlib.utils.checks import check_positive, check_tensor
 
 __all__ = ["dibr_soft_mask"]
@@ -21,16 +22,9 @@ _MAX_PAIRS = 1 << 22
 _BOX_MARGIN_PX = 0.01
 
 
-def _segment_dist_sq(px: torch.Tensor, py: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Squared distance from points (px, py) to segments [a, b]; a, b are (P, 2). Returns (P,)."""
-    ex, ey = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
-    dx, dy = px - a[:, 0], py - a[:, 1]
-    len_sq = ex * ex + ey * ey
-    degenerate = len_sq <= 0
-    t = (dx * ex + dy * ey) / torch.where(degenerate, torch.ones_like(len_sq), len_sq)
-    t = torch.where(degenerate, torch.zeros_like(t), t.clamp(0.0, 1.0))
-    rx, ry = dx - t * ex, dy - t * ey
-    return rx * rx + ry * ry
+def _edge_dist_sq(px: torch.Tensor, py: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(P,) squared distance from points (px, py) to segments [a, b] given as (P, 2) corners."""
+    return segment_distance_sq(px, py, a[:, 0], a[:, 1], b[:, 0], b[:, 1])[0]
 
 
 def _box_pairs(
@@ -156,9 +150,9 @@ def dibr_soft_mask(
 
     corners = flat[face]  # (Q, 3, 2) with gradient
     dist_sq = torch.minimum(
-        torch.minimum(_segment_dist_sq(x0, y0, corners[:, 0], corners[:, 1]),
-                      _segment_dist_sq(x0, y0, corners[:, 1], corners[:, 2])),
-        _segment_dist_sq(x0, y0, corners[:, 2], corners[:, 0]),
+        torch.minimum(_edge_dist_sq(x0, y0, corners[:, 0], corners[:, 1]),
+                      _edge_dist_sq(x0, y0, corners[:, 1], corners[:, 2])),
+        _edge_dist_sq(x0, y0, corners[:, 2], corners[:, 0]),
     )
     keep_out = 1.0 - torch.exp(-float(sigmainv) * dist_sq)  # (Q,) 1 - prob
     table = torch.ones(unique_pixels.numel(), knum, dtype=dtype, device=device)
