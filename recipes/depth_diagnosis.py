@@ -41,6 +41,9 @@ VARIANTS = {
     "64²": {"model.resolution": 64},
     "smooth textures": {"synthetic_texture": "smooth"},
     "smooth textures+lambertian": {"synthetic_texture": "smooth", "model.shading.mode": "lambertian"},
+    "flat data": {"synthetic_texture": "smooth", "synthetic_lighting": "ambient"},
+    "kimg 50": {"kimg": 50.0},
+    "D 4x channels": {"discriminator.channel_base": 2048, "discriminator.channel_max": 128},
     "centered": {"model.shape.centered": True},
     "centered+lambertian": {"model.shape.centered": True, "model.shading.mode": "lambertian"},
 }

@@ -142,7 +142,10 @@ def test_the_synthetic_data_settings_of_a_run():
     synthetic = config.synthetic_config()
     assert (synthetic.category, synthetic.texture_style, synthetic.num_images) == ("face", "smooth", 7)
     assert synthetic.resolution == config.model.resolution and synthetic.seed == config.seed
-    for field, value in (("synthetic_category", "boat"), ("synthetic_texture", "plaid"), ("eval_kimg", 0.0)):
+    assert synthetic.lighting == "directional"
+    assert TrainConfig(synthetic_lighting="ambient").synthetic_config().lighting == "ambient"
+    for field, value in (("synthetic_category", "boat"), ("synthetic_texture", "plaid"), ("eval_kimg", 0.0),
+                         ("synthetic_lighting", "neon")):
         with pytest.raises(ValueError, match=field):
             TrainConfig(**{field: value})
 

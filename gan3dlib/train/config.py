@@ -41,6 +41,9 @@ class TrainConfig:
         synthetic_texture: its texture style: ``'mixed'`` (default), or one of ``'smooth'`` (wide soft
             colour fields, the closest to skin), ``'stripes'``, ``'blobs'``; the objects' shapes do not
             depend on it.
+        synthetic_lighting: its lighting: ``'directional'`` (default: ambient + one directional light,
+            so shading shows the shape) or ``'ambient'`` (flat colours: the silhouette and the
+            texture are all an image shows of the shape).
         hflip: random horizontal flips of the real images.
         out: the run folder (config, checkpoints, samples, the exported model).
         kimg: training length in thousands of real images shown to D.
@@ -80,6 +83,7 @@ class TrainConfig:
     synthetic_images: int = 2000
     synthetic_category: Literal["blob", "face", "car"] = "blob"
     synthetic_texture: Literal["mixed", "smooth", "stripes", "blobs"] = "mixed"
+    synthetic_lighting: Literal["directional", "ambient"] = "directional"
     hflip: bool = False
     out: str = "runs/default"
     kimg: float = 25000.0
@@ -130,6 +134,8 @@ class TrainConfig:
         if self.synthetic_texture not in ("mixed", "smooth", "stripes", "blobs"):
             raise ValueError(f"synthetic_texture: expected 'mixed', 'smooth', 'stripes' or 'blobs', "
                              f"got {self.synthetic_texture!r}")
+        if self.synthetic_lighting not in ("directional", "ambient"):
+            raise ValueError(f"synthetic_lighting: expected 'directional' or 'ambient', got {self.synthetic_lighting!r}")
         if self.resume is not None and (not isinstance(self.resume, str) or not self.resume):
             raise ValueError(f"resume: expected 'auto', 'latest', 'never' or a checkpoint folder, got {self.resume!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
@@ -149,7 +155,7 @@ class TrainConfig:
     def synthetic_config(self) -> SyntheticConfig:
         """The [`SyntheticConfig`][gan3dlib.data.synthetic.SyntheticConfig] of a ``data='synthetic'`` run."""
         return synthetic_preset(self.synthetic_category, self.synthetic_images, self.model.resolution, self.seed,
-                                texture_style=self.synthetic_texture)
+                                texture_style=self.synthetic_texture, lighting=self.synthetic_lighting)
 
     @property
     def resolved_r1_gamma(self) -> float:
