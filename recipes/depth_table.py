@@ -1,0 +1,56 @@
+"""One table from several depth-diagnosis folders (same benchmark, seed and scoring): the rows of each.
+
+    python recipes/depth_table.py --folders "[runs/depth-diagnosis, runs/depth-more]" --out docs/data/depth-diagnosis.json
+
+Every folder is the ``--train.out`` of a `recipes/depth_diagnosis.py` call; the baselines (truth,
+floor, oracle, untrained) are taken from the first folder, and a row seen twice keeps its first
+appearance. Prints a markdown table of the frontal relief, where it lies, the object's offset
+towards the camera and its depth-to-width ratio beside the fraction of each floor-to-truth gap closed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from gan3dlib.config import parse_overrides
+from gan3dlib.errors import report_errors
+from gan3dlib.eval.synthetic_eval import GAP_METRICS
+from gan3dlib.utils.json_files import write_json
+
+STATISTICS = ("front_relief", "relief_side", "z_offset", "depth_ratio")
+
+
+@dataclasses.dataclass(frozen=True)
+class Folders:
+    """The result folders, in the order their rows should appear, and the combined JSON."""
+
+    folders: tuple[str, ...] = ("runs/depth-diagnosis",)
+    out: str | None = None
+
+
+def main() -> None:
+    run = parse_overrides(Folders)
+    rows: dict[str, dict] = {}
+    for folder in run.folders:
+        path = Path(folder) / "results.json"
+        if not path.is_file():
+            raise ValueError(f"folders: {folder!r} holds no results.json (run recipes/depth_diagnosis.py with "
+                             f"--train.out {folder} first)")
+        for row in json.loads(path.read_text(encoding="utf-8"))["runs"]:
+            rows.setdefault(f"{row['ablation']} (seed {row['seed']})", row)
+    header = ["row", "kimg", *STATISTICS, *(f"gap {m}" for m in GAP_METRICS), "shape gap"]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for name, row in rows.items():
+        gap = row.get("gap_truth") or {}
+        cells = [name, f"{row['kimg']:g}" if row.get('kimg') is not None else "–", *(f"{row[s]:.2f}" for s in STATISTICS),
+                 *(f"{gap.get(m, float('nan')):.2f}" for m in GAP_METRICS), f"{row['shape_gap']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+    if run.out:
+        write_json(run.out, {"folders": list(run.folders), "rows": rows})
+
+
+if __name__ == "__main__":
+    report_errors(main, "depth_table.py")
