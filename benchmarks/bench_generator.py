@@ -70,7 +70,7 @@ def measure(preset: str, batch: int, repeats: int) -> dict:
 
     scene.train()
     out = scene(z_obj, z_bg, generator=torch.Generator().manual_seed(1))
-    screen = config.camera.project(out.vertices.detach(), out.rotation)
+    screen = scene.config.camera.project(out.vertices.detach(), out.rotation)
     texture, crop = out.texture.detach(), out.background_crop.detach()
     renderer = scene.renderer_for(z_obj.device)
 

@@ -155,6 +155,7 @@ class PerspectiveCamera:
         Returns:
             (B, V, 3) ``u = W/2 + f x/depth``, ``v = H/2 - f y/depth`` and ``depth``; differentiable.
         """
+        check_derived_set(self.image_size, "image_size")
         view = self.world_to_view(vertices, rotation)
         height, width = self.image_size
         depth = -view[..., 2]
