@@ -1,6 +1,6 @@
 """The built-in demo: learn 3D faces from procedurally rendered images on a CPU, no data needed.
 
-    python recipes/synthetic.py                               # 12 kimg: about 10 minutes on 2 CPU cores
+    python recipes/synthetic.py                               # 12 kimg: about 7 minutes on 2 CPU cores
     python recipes/synthetic.py --synthetic_category car --model.shape.init sheet --model.shape.use_size_constraint false
     python recipes/synthetic.py --kimg 0.2                    # a quick smoke run
 
