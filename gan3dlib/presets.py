@@ -125,7 +125,7 @@ def lsun_car() -> SceneConfig:
 
 def lsun_bus() -> SceneConfig:
     """The paper's LSUN bus model (same settings as the car model)."""
-    return scene_config(init="sheet", use_size_constraint=False)
+    return lsun_car()
 
 
 def tiny_cpu() -> SceneConfig:

@@ -311,14 +311,17 @@ class RendererConfig:
         if self.backend not in ("auto", "torch", "pytorch3d"):
             raise ValueError(f"backend: expected 'auto', 'torch' or 'pytorch3d', got {self.backend!r}")
         check_positive(self.blur_px, "blur_px")
-        if self.image_size is not None:
-            self.raster_settings()  # validates image_size, faces_per_pixel, max_pairs_per_chunk
+        # Validates faces_per_pixel and max_pairs_per_chunk, and image_size unless a scene derives it.
+        self._raster_settings((1, 1) if self.image_size is None else self.image_size)
 
     def raster_settings(self) -> RasterSettings:
         """The rasterizer's settings (band 0 in crisp mode: only covering faces are needed)."""
         check_derived_set(self.image_size, "image_size")
+        return self._raster_settings(self.image_size)
+
+    def _raster_settings(self, image_size: tuple[int, int]) -> RasterSettings:
         return RasterSettings(
-            image_size=tuple(self.image_size),
+            image_size=tuple(image_size),
             blur_px=self.blur_px if self.mode == "soft" else 0.0,
             faces_per_pixel=self.faces_per_pixel,
             perspective_correct=self.perspective_correct,

@@ -87,10 +87,13 @@ class SceneConfig:
     def __post_init__(self) -> None:
         check_power_of_two(self.resolution, "resolution", minimum=2)
         check_positive(self.grid_radius, "grid_radius")
-        for name, (given, derived) in self._derived_sizes().items():
+        sizes = self._derived_sizes()
+        for name, (given, derived) in sizes.items():
             if given is not None and given != derived:
                 raise ValueError(f"{name}: expected {derived} for resolution={self.resolution} (or None: "
                                  f"derived from it), got {given}")
+        if any(given is None for given, _ in sizes.values()):
+            self.resolved()  # the parts' own checks at the derived sizes (e.g. channel_base >= 2N)
         if self.background_generator.mapping.z_dim != self.z_dim:
             raise ValueError(f"background_generator.mapping.z_dim: expected the object generator's "
                              f"({self.z_dim}: latent pairs are drawn together), got {self.background_generator.mapping.z_dim}")

@@ -8,6 +8,7 @@ take ``--a.b value`` overrides ([`gan3dlib.config.parse_overrides`][gan3dlib.con
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -143,9 +144,10 @@ class TrainConfig:
         if self.discriminator.resolution not in (None, self.model.resolution):
             raise ValueError(f"discriminator.resolution: expected None or model.resolution "
                              f"({self.model.resolution}), got {self.discriminator.resolution}")
-        if self.model.resolution > self.discriminator.channel_base:
-            raise ValueError(f"discriminator.channel_base: expected >= model.resolution ({self.model.resolution}) "
-                             f"so every layer has a channel, got {self.discriminator.channel_base}")
+        try:  # D's own checks at the model's resolution (e.g. channel_base >= resolution)
+            dataclasses.replace(self.discriminator, resolution=self.model.resolution)
+        except ValueError as err:
+            raise ValueError(f"discriminator.{err}") from None
 
     def discriminator_config(self, local_batch: int) -> DiscriminatorConfig:
         """D's config as built: the model's resolution, the stddev group capped at ``local_batch``."""
@@ -170,12 +172,9 @@ class TrainConfig:
         return self.ema_kimg if self.ema_kimg is not None else self.batch_size * 10 / 32
 
 
-# The generator settings a TrainConfig's ``model`` held before it was a SceneConfig (the arguments of
-# ``gan3dlib.presets.scene_config``); D then took its channels from the object generator.
-_FLAT_MODEL_KEYS = frozenset(("z_dim", "mapping_layers", "channel_base", "channel_max", "block_type", "init",
-                              "use_pyramid", "pyramid_levels", "use_size_constraint", "s_max", "renderer_mode",
-                              "blur_px", "yaw_range_degrees", "pitch_range_degrees", "fov_degrees", "shape_scale",
-                              "symmetric", "shading", "light_cone_degrees"))
+# The generator settings a TrainConfig's ``model`` held before it was a SceneConfig: the arguments of
+# ``gan3dlib.presets.scene_config``; D then took its channels from the object generator.
+_FLAT_MODEL_KEYS = frozenset(inspect.signature(scene_config).parameters)
 
 
 def train_config_from_dict(data: dict) -> TrainConfig:
@@ -185,7 +184,7 @@ def train_config_from_dict(data: dict) -> TrainConfig:
     """
     model = data.get("model") if isinstance(data, dict) else None
     if isinstance(model, dict) and "object_generator" not in model and "discriminator" not in data:
-        unknown = sorted(set(model) - _FLAT_MODEL_KEYS - {"resolution"})
+        unknown = sorted(set(model) - _FLAT_MODEL_KEYS)
         if unknown:
             raise ValueError(f"data: unknown keys {['model.' + k for k in unknown]} for TrainConfig")
         settings = {k: tuple(v) if isinstance(v, list) else v for k, v in model.items()}

@@ -163,6 +163,8 @@ def test_scene_config_derives_every_size_from_its_resolution():
         replace_nested(smaller, {"background_generator.mapping.z_dim": 32})
     with pytest.raises(ValueError, match="s_max"):
         scene_config(s_max=-1.0)
+    with pytest.raises(ValueError, match=r"channel_base: expected >= resolution \(256\)"):
+        scene_config(128, channel_base=128)  # a derived size the generator's own check refuses
 
 
 def test_an_ablation_of_a_custom_config_keeps_everything_but_its_switches():
