@@ -217,6 +217,7 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
     next_checkpoint = nimg + config.checkpoint_kimg * 1000
     next_log = nimg + config.log_kimg * 1000
     losses: dict[str, float] = {}
+    last_r1 = torch.zeros(())  # the R1 penalty of the newest lazy-R1 step
     started = time.time()
     steps_run = 0
     next_sample = nimg + config.sample_kimg * 1000
@@ -237,6 +238,8 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
             finite_d, d_losses = discriminator_step(accelerator, config, G_plain, D, opt_D, real, latents[:2], g,
                                                      gamma if do_r1 else 0.0)
             finite_g, loss_g, watched = generator_step(accelerator, G, D, D_plain, opt_G, latents[2:], g)
+        if do_r1:
+            last_r1 = d_losses[2]  # reported at the next log line, which need not be an R1 step
         if not (finite_d and finite_g):
             skipped += 1
             if skipped == 1:  # said once; the count goes to the progress bar and stats.jsonl
@@ -253,7 +256,7 @@ def _train(config: TrainConfig, accelerator: Accelerator, start: RunStart, max_s
         if nimg >= next_log or stopping:
             next_log += config.log_kimg * 1000
             losses = {"loss_D": float(d_losses[0] + d_losses[1]), "loss_G": float(loss_g.detach()),
-                      "loss_R1": float(d_losses[2])}
+                      "loss_R1": float(last_r1)}
             rate = steps_run * config.batch_size / max(time.time() - started, 1e-9)
             log.log(nimg, {**losses, **rms_gradients(watched), "images_per_second": rate, "skipped_steps": skipped})
         if accelerator.is_main_process and (nimg >= next_sample or nimg >= target_nimg):

@@ -54,6 +54,20 @@ def test_a_short_run_trains_checkpoints_and_exports(tmp_path):
     torch.testing.assert_close(model.state_dict()[key[len("G_ema/"):]], saved[key])
 
 
+def test_the_logged_r1_penalty_is_that_of_the_newest_r1_step(tmp_path):
+    # R1 on steps 0 and 2, log lines after steps 1 and 3: no log line falls on an R1 step.
+    data = image_folder(tmp_path / "data")
+    config = tiny_config(data, tmp_path / "run", kimg=0.016, log_kimg=0.008, r1_interval=2, r1_gamma=1.0,
+                         checkpoint_kimg=0.016)
+    result = train(config)
+    stats = [json.loads(line) for line in (tmp_path / "run" / "stats.jsonl").read_text().splitlines()]
+    assert [s["kimg"] for s in stats] == [0.008, 0.016]
+    assert all(s["loss_R1"] > 0 for s in stats) and result.last_losses["loss_R1"] == stats[-1]["loss_R1"]
+    # Without R1 the logged penalty is zero.
+    none = train(dataclasses.replace(config, out=str(tmp_path / "none"), r1_gamma=0.0))
+    assert none.last_losses["loss_R1"] == 0.0
+
+
 def test_resume_continues_the_same_run_exactly(tmp_path):
     data = image_folder(tmp_path / "data")
     straight = train(tiny_config(data, tmp_path / "a", kimg=0.020))
