@@ -10,7 +10,13 @@
   truth), the normals of 3 objects from yaw -30°, 0° and 30°;
 - ``<ladder>_curves.svg`` and ``<ladder>_front.svg``: per run, the mean over seeds of the shape gap
   closed (0: the clean initial shape, 1: held-out ground truth) and of the frontal relief ``front_relief``
-  against the k-images trained, from every run's ``shape_curve.json``.
+  against the k-images trained, from every run's ``shape_curve.json``;
+- ``<runs_name>_<key>.svg``: one curve per folder of ``--runs`` (single runs, e.g. of several seeds)
+  for every ``--run_keys`` entry of their shape curves (``gap.<metric>`` for a gap closed), with the
+  truth and floor as reference lines:
+
+      python recipes/results_figures.py --categories "[]" --runs "[runs/depth-long/kimg 150-seed0]" \
+          --runs_name depth-long --run_keys "[gap.front_relief, depth_ratio, z_offset, gap.depth_error]"
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from gan3dlib.config import parse_overrides
 from gan3dlib.data.synthetic import SyntheticScenes
 from gan3dlib.data.synthetic import synthetic_preset
 from gan3dlib.errors import report_errors
+from gan3dlib.eval.curves import read_curve
 from gan3dlib.eval.shape_metrics import depth_normals
 from gan3dlib.eval.synthetic_eval import ShapeReference, scene_shapes
 from gan3dlib.scene import SceneGenerator
@@ -50,6 +57,9 @@ class Figures:
     ladders: tuple[str, ...] = ()
     seed: int = 0
     objects: int = 3
+    runs: tuple[str, ...] = ()
+    runs_name: str = "runs"
+    run_keys: tuple[str, ...] = ("gap.front_relief", "depth_ratio", "z_offset")
 
 
 def normal_tiles(depth: torch.Tensor, views: int) -> torch.Tensor:
@@ -113,6 +123,26 @@ def curves(ladder: Path, key: str) -> dict[str, list[tuple[float, float]]]:
     return {name: [(k, statistics.fmean(v)) for k, v in sorted(by_kimg.items())] for name, by_kimg in points.items()}
 
 
+def _value(record: dict, key: str) -> float | None:
+    """``record[key]``, or ``record["gap"][metric]`` for ``key = "gap.<metric>"``; None when absent."""
+    for part in key.split("."):
+        record = record.get(part) if isinstance(record, dict) else None
+    return float(record) if isinstance(record, int | float) else None
+
+
+def run_curves(folders: list[Path], key: str) -> tuple[dict[str, list[tuple[float, float]]], dict[str, float]]:
+    """Per run folder, ``(kimg, key)`` from its shape curve; and the truth and floor of ``key`` (first run)."""
+    series, references = {}, {}
+    for folder in folders:
+        saved = read_curve(folder)
+        series[folder.name] = [(p["kimg"], v) for p in saved["points"] if (v := _value(p, key)) is not None]
+        if not references:
+            gap = key.startswith("gap.")
+            references = {"truth": 1.0, "floor": 0.0} if gap else {
+                name: v for name in ("truth", "floor") if (v := _value(saved[name], key)) is not None}
+    return series, references
+
+
 def main() -> None:
     figures = parse_overrides(Figures)
     out = Path(figures.out)
@@ -136,6 +166,12 @@ def main() -> None:
                                 reference_lines={"truth": saved["truth"]["front_relief"],
                                                  "floor": saved["floor"]["front_relief"]})
             atomic_write_bytes(out / f"{ladder.name}_front.svg", svg.encode())
+    for key in figures.run_keys if figures.runs else ():
+        series, references = run_curves([Path(r) for r in figures.runs], key)
+        label = f"fraction of the floor → truth gap of {key[4:]}" if key.startswith("gap.") else key
+        svg = line_plot_svg(series, title=f"{figures.runs_name}: {label}", x_label="k-images", y_label=label,
+                            reference_lines=references)
+        atomic_write_bytes(out / f"{figures.runs_name}_{key.replace('.', '_')}.svg", svg.encode())
 
 
 if __name__ == "__main__":
