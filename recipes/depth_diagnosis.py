@@ -17,7 +17,9 @@ rate, regularisation and extension-band rows; ``lambertian`` (shaded albedo inst
 texture, `gan3dlib.render.shading`) and ``symmetric`` (a left-right mirror prior on the shape) and
 ``centered`` (the shape's offsets have zero mean: the object cannot slide towards the camera) go
 beyond the paper and are off in its presets. ``smooth textures`` changes the data, not the model:
-the same faces with low-contrast albedo (closer to skin), where shading carries more of the relief.
+the same faces with low-contrast albedo (closer to skin), where shading carries more of the relief;
+``20k images`` renders ten times the scenes, so that the discriminator cannot memorise them
+(`recipes/discriminator_fit.py` measures whether it does).
 """
 
 import dataclasses
