@@ -51,6 +51,8 @@ VARIANTS = {
     "D 4x channels": {"discriminator.channel_base": 2048, "discriminator.channel_max": 128},
     "centered": {"model.shape.centered": True},
     "centered+lambertian": {"model.shape.centered": True, "model.shading.mode": "lambertian"},
+    "centered kimg 50": {"model.shape.centered": True, "kimg": 50.0},
+    "lambertian+symmetric kimg 50": {"model.shading.mode": "lambertian", "model.shape.symmetric": True, "kimg": 50.0},
 }
 
 
