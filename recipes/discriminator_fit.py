@@ -27,7 +27,6 @@ error of ``memorised`` from the logits' spread.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import torch
@@ -36,7 +35,7 @@ from gan3dlib.config import parse_overrides
 from gan3dlib.data.synthetic import SyntheticImageDataset
 from gan3dlib.errors import report_errors
 from gan3dlib.train.checkpoint import latest_checkpoint, load_checkpoint
-from gan3dlib.train.config import train_config_from_dict
+from gan3dlib.train.run_folder import read_run_config
 from gan3dlib.utils.json_files import write_json
 
 
@@ -64,18 +63,18 @@ def _logits(D, images: torch.Tensor, batch: int) -> torch.Tensor:
 @torch.no_grad()
 def probe_run(folder: Path, num: int, batch: int, seed: int) -> dict:
     """Scores ``num`` training, held-out and fake images with the newest checkpoint's D (see the module)."""
-    config_path = folder / "train_config.json"
     checkpoint = latest_checkpoint(folder)
-    if not config_path.is_file() or checkpoint is None:
+    if checkpoint is None:
         raise ValueError(f"runs: {str(folder)!r} is not a run folder with a checkpoint")
-    config = train_config_from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+    config = read_run_config(folder, argument="runs")
     if config.data != "synthetic":
         raise ValueError(f"runs: {str(folder)!r} trained on {config.data!r}; the probe needs a synthetic run "
                          "(its unseen scenes are the held-out reals)")
     torch.manual_seed(config.seed)
     G, D = config.model.build(), config.discriminator_config(config.batch_size).build()
     _, _, kimg = load_checkpoint(checkpoint, {"G": G, "D": D}, {})
-    G.eval(), D.eval()
+    G.eval()
+    D.eval()
 
     synthetic = config.synthetic_config()
     size = synthetic.num_images

@@ -31,7 +31,7 @@ from gan3dlib.config import to_dict
 from gan3dlib.train.checkpoint import latest_checkpoint
 from gan3dlib.train.config import TrainConfig, train_config_from_dict
 
-__all__ = ["SAFE_TO_CHANGE", "RunStart", "plan_run", "config_differences", "remove_staging", "RunLock"]
+__all__ = ["SAFE_TO_CHANGE", "RunStart", "plan_run", "config_differences", "read_run_config", "remove_staging", "RunLock"]
 
 # Fields that may differ when a run continues: what and how often it reports, how long it trains,
 # how it is executed. Everything else is part of what the run *is*.
@@ -108,7 +108,7 @@ def plan_run(config: TrainConfig) -> RunStart:
             raise ValueError(f"--resume: expected 'auto', 'latest', 'never' or a checkpoint folder, got {config.resume!r}")
     saved_path = run / CONFIG_FILE
     if saved_path.is_file():
-        differences = config_differences(_saved_config(saved_path), config)
+        differences = config_differences(read_run_config(run), config)
         if differences:
             raise ValueError(
                 f"--out: {str(run)!r} is a run with other settings ({'; '.join(differences)}); continuing it may "
@@ -117,12 +117,17 @@ def plan_run(config: TrainConfig) -> RunStart:
     return RunStart(checkpoint, kimg, kimg >= config.kimg - 1e-9)
 
 
-def _saved_config(path: Path) -> TrainConfig:
-    """The config a run folder records (also in the format before ``model`` was a full SceneConfig)."""
+def read_run_config(run_folder: str | os.PathLike[str], argument: str = "--out") -> TrainConfig:
+    """The config a run folder records (also in the format before ``model`` was a full SceneConfig).
+
+    Raises:
+        ValueError: naming ``argument`` when ``<run_folder>/train_config.json`` is missing or unreadable.
+    """
+    path = Path(run_folder) / CONFIG_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"--out: cannot read the run's recorded settings {str(path)!r}: {err}") from None
+        raise ValueError(f"{argument}: cannot read the run's recorded settings {str(path)!r}: {err}") from None
     return train_config_from_dict(data)
 
 

@@ -47,3 +47,6 @@ def test_the_probe_scores_a_synthetic_run_and_refuses_an_image_folder_run(tmp_pa
         PROBE["probe_run"](tmp_path / "photos", num=6, batch=4, seed=0)
     with pytest.raises(ValueError, match="not a run folder"):
         PROBE["probe_run"](tmp_path / "nothing", num=6, batch=4, seed=0)
+    (tmp_path / "photos" / "train_config.json").write_text("{")
+    with pytest.raises(ValueError, match="runs: cannot read the run's recorded settings"):
+        PROBE["probe_run"](tmp_path / "photos", num=6, batch=4, seed=0)
