@@ -129,6 +129,22 @@ def test_variants_override_the_base_and_keep_the_rest(tmp_path):
         ladder_configs(base, names=("NOPE",), variants=variants)
 
 
+def test_a_variant_with_a_stretched_sphere_is_measured_from_its_own_floor(tmp_path):
+    variants = {"DEEP": {"model.shape.sphere_axes": (1.0, 1.0, 1.5)}}
+    rows = run_ablation_ladder(tiny_base(tmp_path), names=("DEEP",), seeds=(0,), out=tmp_path, scoring=SCORING,
+                               variants=variants)
+    assert [r["ablation"] for r in rows] == ["truth", "floor, sphere s0", "oracle, FULL", "floor, sphere 1x1x1.5 s0",
+                                             "oracle, FULL from sphere 1x1x1.5", "untrained", "DEEP"]
+    by_name = {r["ablation"]: r for r in rows}
+    floor, truth, deep = by_name["floor, sphere 1x1x1.5 s0"], by_name["truth"], by_name["DEEP"]
+    # The floor is the stretched sphere itself: depth over width 1.5 times the sphere's.
+    assert floor["depth_ratio"] == pytest.approx(1.5 * by_name["floor, sphere s0"]["depth_ratio"], rel=0.05)
+    assert deep["gap_truth"]["chamfer"] == pytest.approx(
+        (deep["chamfer"] - floor["chamfer"]) / (truth["chamfer"] - floor["chamfer"]))
+    saved = json.loads((tmp_path / "DEEP-seed0" / "train_config.json").read_text())
+    assert saved["model"]["shape"]["sphere_axes"] == [1.0, 1.0, 1.5]
+
+
 def test_ladder_rejects_bad_arguments():
     with pytest.raises(ValueError, match="base.data"):
         ladder_configs(TrainConfig(data="/some/folder"))

@@ -4,7 +4,8 @@ For every seed the synthetic dataset of ``base`` (its category and size, that se
 truth. First the baselines are scored once ([`gan3dlib.eval.baselines`][gan3dlib.eval.baselines]): held-out
 ground truth (``truth``), and for each initial shape in use the clean ``s0`` at its best-fit scale
 (``floor``) and the supervised oracle through that parametrization (``oracle``: FULL's for the
-sphere, CAR's for the sheet). ``untrained`` is FULL's generator before training. Then every
+sphere, CAR's for the sheet; a variant's stretched sphere, ``sphere_axes``, is an initial shape of
+its own, ``floor, sphere 1x1x1.3 s0``, and its runs are measured from it). ``untrained`` is FULL's generator before training. Then every
 ablation (CRISP, SOFT, SIZE, FULL, VIEW by default; CAR and BUS use the sheet) trains with the same
 budget on the same data (the data keep the paper's FFHQ viewpoint range, so VIEW's ±120° is a
 *wrong* prior, as in the paper) and G_ema is scored with every shape metric
@@ -15,8 +16,8 @@ metric, and ``shape_gap``, the mean floor-to-truth fraction over ``GAP_METRICS``
 ``<out>/results.json`` and ``<out>/results.md`` (metrics, gaps, and whether each step of the
 paper's ordering holds beyond two standard deviations) are rewritten after every run. Runs are
 seed-major and resumable; finished runs are not trained again, and scores are cached per run
-folder (``scores.json``) and per seed (``baselines-seed<k>.json``) while the scoring settings are
-unchanged.
+folder (``scores.json``) and per initial shape and seed (``baselines-<s0>-seed<k>.json``) while the
+scoring settings are unchanged.
 """
 
 from __future__ import annotations
@@ -99,7 +100,11 @@ class LadderScoring:
 
 
 def _initial_shape(config: TrainConfig) -> str:
-    return config.model.shape.init
+    """The name of a run's s0: ``'sphere'``, ``'sheet'``, or a stretched sphere as ``'sphere 1x1x1.3'``."""
+    shape = config.model.shape
+    if shape.init != "sphere" or shape.sphere_axes == (1.0, 1.0, 1.0):
+        return shape.init
+    return "sphere " + "x".join(f"{a:g}" for a in shape.sphere_axes)
 
 
 def ladder_configs(
@@ -207,7 +212,7 @@ def run_ablation_ladder(
     runs = ladder_configs(base, (UNTRAINED, *names), seeds, out, variants)
     for name, seed, config in runs:
         if seed not in references:  # the baselines of this seed, before its first run
-            inits = [_initial_shape(c) for n, s, c in runs if s == seed and n != UNTRAINED]
+            inits = {_initial_shape(c): c.model.shape.sphere_axes for n, s, c in runs if s == seed}
             references[seed] = _seed_baselines(base, seed, inits, out, scoring, key, rows)
         reference, baselines = references[seed]
         if name == UNTRAINED:
@@ -233,15 +238,16 @@ def run_ablation_ladder(
     return rows
 
 
-def _seed_baselines(base: TrainConfig, seed: int, inits: list[str], out: Path, scoring: LadderScoring, key: dict,
-                    rows: list[dict]) -> tuple[ShapeReference, dict]:
-    """The reference of one seed and its baselines (per initial shape); appends their rows to ``rows``."""
+def _seed_baselines(base: TrainConfig, seed: int, inits: dict[str, tuple[float, float, float]], out: Path,
+                    scoring: LadderScoring, key: dict, rows: list[dict]) -> tuple[ShapeReference, dict]:
+    """The reference of one seed and its baselines (per initial shape: its name and sphere axes); appends their rows."""
     seeded = dataclasses.replace(base, seed=seed)
     reference = ShapeReference(seeded.synthetic_config(), scoring.num_truth, scoring.num_points, seed)
     baselines: dict = {}
-    for init in dict.fromkeys(inits):
+    for init, axes in inits.items():
         model = "CAR" if init == "sheet" else "FULL"
-        scene = initial_scene(dataclasses.replace(seeded, model=ablation(base.model, model)))
+        s0 = replace_nested(base.model, {"shape.sphere_axes": axes})
+        scene = initial_scene(dataclasses.replace(seeded, model=ablation(s0, model)))
 
         def compute(scene=scene) -> dict:
             scores = baseline_scores(scene, reference, scoring.num_generated, scoring.num_oracle, scoring.oracle)
@@ -251,13 +257,14 @@ def _seed_baselines(base: TrainConfig, seed: int, inits: list[str], out: Path, s
         baselines["truth"] = scores["truth"]
         baselines[init] = {"floor": scores["floor"], "oracle": scores["oracle"], "model": model}
     truth = baselines["truth"]
-    first = baselines[inits[0]]  # the truth row's gaps are measured from the first floor
+    first = baselines[next(iter(inits))]  # the truth row's gaps are measured from the first floor
     rows.append(_with_gaps({"ablation": "truth", "seed": seed, "kimg": math.nan, **_metrics(truth)},
                            first["floor"], truth, first["oracle"]))
     for init in (k for k in baselines if k != "truth"):
         entry = baselines[init]
         for kind in ("floor", "oracle"):
-            label = f"floor, {init} s0" if kind == "floor" else f"oracle, {entry['model']}"
+            oracle = f"oracle, {entry['model']}" + ("" if init in ("sphere", "sheet") else f" from {init}")
+            label = f"floor, {init} s0" if kind == "floor" else oracle
             row = {"ablation": label, "seed": seed, "kimg": math.nan, **_metrics(entry[kind])}
             rows.append(_with_gaps(row, entry["floor"], truth, entry["oracle"]))
     return reference, baselines

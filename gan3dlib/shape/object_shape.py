@@ -7,7 +7,8 @@ The object generator paints K shape images at 2N x 2N. They are
 3. combined by the shape pyramid (eq. 13; or taken as a single level when it is off),
 4. optionally made mirror-symmetric left to right (``symmetric``; off in the paper's presets): the
    offsets are averaged with their mirror image ``x -> -x``, as unsup3d's symmetry prior,
-5. added to the initial shape s0 (a sphere of radius 0.5 for faces, a flat sheet for cars/buses),
+5. added to the initial shape s0 (a sphere of radius 0.5 for faces, optionally stretched per axis
+   into an ellipsoid, a flat sheet for cars/buses),
 6. squashed by the size constraint (eq. 14; off for the paper's cars and buses).
 
 Each step is one config switch away, which is how the paper's ablations (SOFT, SIZE, FULL, CAR,
@@ -40,6 +41,9 @@ class ObjectShapeConfig:
         grid_size: N, the mesh grid (and rendered image) size; the generator works at 2N.
         init: initial shape s0: ``'sphere'`` (faces) or ``'sheet'`` (cars, buses).
         sphere_radius: radius of the sphere s0 (paper: 0.5).
+        sphere_axes: per-axis stretch (x, y, z) of the sphere s0 (paper: ``(1, 1, 1)``); e.g.
+            ``(1, 1, 1.3)`` starts from an ellipsoid 30 % deeper than wide, a prior on a category's
+            proportions (not in the paper).
         sheet_half_size: half-width of the flat sheet s0.
         shape_scale: multiplier of the generated offsets (paper: 0.002).
         use_pyramid: combine ``pyramid.levels`` blurred shape images (paper's FULL); False uses a
@@ -56,6 +60,7 @@ class ObjectShapeConfig:
     grid_size: int | None = 128
     init: Literal["sphere", "sheet"] = "sphere"
     sphere_radius: float = 0.5
+    sphere_axes: tuple[float, float, float] = (1.0, 1.0, 1.0)
     sheet_half_size: float = 1.0
     shape_scale: float = 0.002
     use_pyramid: bool = True
@@ -77,6 +82,12 @@ class ObjectShapeConfig:
             check_positive(value, name)
             if not math.isfinite(value):
                 raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+        axes = self.sphere_axes
+        if not (isinstance(axes, (tuple, list)) and len(axes) == 3
+                and all(isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a) and a > 0
+                        for a in axes)):
+            raise ValueError(f"sphere_axes: expected three finite numbers > 0 (x, y, z), got {axes!r}")
+        object.__setattr__(self, "sphere_axes", tuple(float(a) for a in axes))
 
     @property
     def levels(self) -> int:
@@ -108,7 +119,7 @@ class ObjectShape(nn.Module):
         cfg = self.config
         check_derived_set(cfg.grid_size, "grid_size")
         if cfg.init == "sphere":
-            s0 = sphere_shape_image(cfg.grid_size, cfg.sphere_radius)
+            s0 = sphere_shape_image(cfg.grid_size, cfg.sphere_radius) * torch.tensor(cfg.sphere_axes).view(3, 1, 1)
         else:
             s0 = sheet_shape_image(cfg.grid_size, cfg.sheet_half_size)
         self.register_buffer("initial_shape", s0.unsqueeze(0), persistent=False)  # (1, 3, N, N)

@@ -36,9 +36,24 @@ def test_sheet_init_for_cars_and_buses():
     torch.testing.assert_close(cfg.build()(torch.zeros(1, 12, 12, 12)), sheet_shape_image(6).unsqueeze(0))
 
 
+def test_a_stretched_sphere_init_is_the_sphere_scaled_per_axis():
+    cfg = ObjectShapeConfig(grid_size=8, use_size_constraint=False, sphere_axes=[1, 1.2, 1.5])
+    assert cfg.sphere_axes == (1.0, 1.2, 1.5)
+    got = cfg.build().double()(torch.zeros(1, 12, 16, 16, dtype=torch.float64))[0]
+    sphere = sphere_shape_image(8, 0.5, dtype=torch.float64)
+    torch.testing.assert_close(got, torch.stack([sphere[0], 1.2 * sphere[1], 1.5 * sphere[2]]))
+    # Its extent along z over x is 1.5 times the sphere's (whose coarse grid misses x's extremes).
+    def ratio(shape):
+        extent = shape.flatten(1).amax(1) - shape.flatten(1).amin(1)
+        return float(extent[2] / extent[0])
+    assert ratio(got) == pytest.approx(1.5 * ratio(sphere), rel=1e-6)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"grid_size": 1}, "grid_size"), ({"init": "cube"}, "init"), ({"shape_scale": 0.0}, "shape_scale"), ({"s_max": -1.0}, "s_max")],
+    [({"grid_size": 1}, "grid_size"), ({"init": "cube"}, "init"), ({"shape_scale": 0.0}, "shape_scale"), ({"s_max": -1.0}, "s_max"),
+     ({"sphere_axes": (1.0, 0.0, 1.0)}, "sphere_axes"), ({"sphere_axes": (1.0, 1.0)}, "sphere_axes"),
+     ({"sphere_axes": (1.0, float("nan"), 1.0)}, "sphere_axes")],
 )
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
