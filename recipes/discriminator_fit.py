@@ -34,8 +34,7 @@ import torch
 from gan3dlib.config import parse_overrides
 from gan3dlib.data.synthetic import SyntheticImageDataset
 from gan3dlib.errors import report_errors
-from gan3dlib.train.checkpoint import latest_checkpoint, load_checkpoint
-from gan3dlib.train.run_folder import read_run_config
+from gan3dlib.train.run_folder import load_run_networks
 from gan3dlib.utils.json_files import write_json
 
 
@@ -63,19 +62,10 @@ def _logits(D, images: torch.Tensor, batch: int) -> torch.Tensor:
 @torch.no_grad()
 def probe_run(folder: Path, num: int, batch: int, seed: int) -> dict:
     """Scores ``num`` training, held-out and fake images with the newest checkpoint's D (see the module)."""
-    checkpoint = latest_checkpoint(folder)
-    if checkpoint is None:
-        raise ValueError(f"runs: {str(folder)!r} is not a run folder with a checkpoint")
-    config = read_run_config(folder, argument="runs")
+    config, G, D, kimg = load_run_networks(folder, argument="runs")
     if config.data != "synthetic":
         raise ValueError(f"runs: {str(folder)!r} trained on {config.data!r}; the probe needs a synthetic run "
                          "(its unseen scenes are the held-out reals)")
-    torch.manual_seed(config.seed)
-    G, D = config.model.build(), config.discriminator_config(config.batch_size).build()
-    _, _, kimg = load_checkpoint(checkpoint, {"G": G, "D": D}, {})
-    G.eval()
-    D.eval()
-
     synthetic = config.synthetic_config()
     size = synthetic.num_images
     g = torch.Generator().manual_seed(seed)

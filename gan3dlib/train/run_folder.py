@@ -27,11 +27,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from gan3dlib.config import to_dict
-from gan3dlib.train.checkpoint import latest_checkpoint
+from gan3dlib.train.checkpoint import latest_checkpoint, load_checkpoint
 from gan3dlib.train.config import TrainConfig, train_config_from_dict
 
-__all__ = ["SAFE_TO_CHANGE", "RunStart", "plan_run", "config_differences", "read_run_config", "remove_staging", "RunLock"]
+__all__ = ["SAFE_TO_CHANGE", "RunStart", "plan_run", "config_differences", "read_run_config", "load_run_networks",
+           "remove_staging", "RunLock"]
 
 # Fields that may differ when a run continues: what and how often it reports, how long it trains,
 # how it is executed. Everything else is part of what the run *is*.
@@ -129,6 +132,26 @@ def read_run_config(run_folder: str | os.PathLike[str], argument: str = "--out")
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f"{argument}: cannot read the run's recorded settings {str(path)!r}: {err}") from None
     return train_config_from_dict(data)
+
+
+def load_run_networks(run_folder: str | os.PathLike[str], argument: str = "--out"):
+    """The recorded config, G and D of a run's newest checkpoint (the trained weights, not the EMA), in eval mode.
+
+    Returns:
+        ``(config, G, D, kimg)``: a [`TrainConfig`][gan3dlib.train.config.TrainConfig], the
+        [`SceneGenerator`][gan3dlib.scene.SceneGenerator], the discriminator and the k-images trained.
+
+    Raises:
+        ValueError: naming ``argument`` when the folder holds no checkpoint or no readable config.
+    """
+    checkpoint = latest_checkpoint(run_folder)
+    if checkpoint is None:
+        raise ValueError(f"{argument}: {str(run_folder)!r} is not a run folder with a checkpoint")
+    config = read_run_config(run_folder, argument=argument)
+    torch.manual_seed(config.seed)  # the weights are overwritten; this keeps the global RNG's use repeatable
+    G, D = config.model.build(), config.discriminator_config(config.batch_size).build()
+    _, _, kimg = load_checkpoint(checkpoint, {"G": G, "D": D}, {})
+    return config, G.eval(), D.eval(), kimg
 
 
 def remove_staging(run_folder: str | os.PathLike[str]) -> list[Path]:
