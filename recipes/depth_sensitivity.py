@@ -102,10 +102,7 @@ def _paired_gain(logits: torch.Tensor, reference: torch.Tensor, margin: float) -
 @torch.no_grad()
 def probe_run(folder: Path, scales: tuple[float, ...], num: int, batch: int, seed: int) -> dict:
     """D's logits on real and generated objects stretched in depth by each of ``scales`` (see the module)."""
-    config, G, D, kimg = load_run_networks(folder, argument="runs")
-    if config.data != "synthetic":
-        raise ValueError(f"runs: {str(folder)!r} trained on {config.data!r}; the probe needs a synthetic run "
-                         "(it re-renders the data's objects)")
+    config, G, D, kimg = load_run_networks(folder, argument="runs", synthetic_for="it re-renders the data's objects")
     synthetic = config.synthetic_config()
     size = synthetic.num_images
     scenes = SyntheticScenes(dataclasses.replace(synthetic, num_images=size + num))

@@ -62,10 +62,7 @@ def _logits(D, images: torch.Tensor, batch: int) -> torch.Tensor:
 @torch.no_grad()
 def probe_run(folder: Path, num: int, batch: int, seed: int) -> dict:
     """Scores ``num`` training, held-out and fake images with the newest checkpoint's D (see the module)."""
-    config, G, D, kimg = load_run_networks(folder, argument="runs")
-    if config.data != "synthetic":
-        raise ValueError(f"runs: {str(folder)!r} trained on {config.data!r}; the probe needs a synthetic run "
-                         "(its unseen scenes are the held-out reals)")
+    config, G, D, kimg = load_run_networks(folder, argument="runs", synthetic_for="its unseen scenes are the held-out reals")
     synthetic = config.synthetic_config()
     size = synthetic.num_images
     g = torch.Generator().manual_seed(seed)

@@ -134,20 +134,27 @@ def read_run_config(run_folder: str | os.PathLike[str], argument: str = "--out")
     return train_config_from_dict(data)
 
 
-def load_run_networks(run_folder: str | os.PathLike[str], argument: str = "--out"):
+def load_run_networks(run_folder: str | os.PathLike[str], argument: str = "--out", synthetic_for: str | None = None):
     """The recorded config, G and D of a run's newest checkpoint (the trained weights, not the EMA), in eval mode.
+
+    ``synthetic_for`` (what the caller needs the ground-truth data for) refuses runs that did not
+    train on the synthetic dataset.
 
     Returns:
         ``(config, G, D, kimg)``: a [`TrainConfig`][gan3dlib.train.config.TrainConfig], the
         [`SceneGenerator`][gan3dlib.scene.SceneGenerator], the discriminator and the k-images trained.
 
     Raises:
-        ValueError: naming ``argument`` when the folder holds no checkpoint or no readable config.
+        ValueError: naming ``argument`` when the folder holds no checkpoint or no readable config, or
+            is not a synthetic run where one is needed.
     """
     checkpoint = latest_checkpoint(run_folder)
     if checkpoint is None:
         raise ValueError(f"{argument}: {str(run_folder)!r} is not a run folder with a checkpoint")
     config = read_run_config(run_folder, argument=argument)
+    if synthetic_for is not None and config.data != "synthetic":
+        raise ValueError(f"{argument}: {str(run_folder)!r} trained on {config.data!r}; a synthetic run is needed "
+                         f"({synthetic_for})")
     torch.manual_seed(config.seed)  # the weights are overwritten; this keeps the global RNG's use repeatable
     G, D = config.model.build(), config.discriminator_config(config.batch_size).build()
     _, _, kimg = load_checkpoint(checkpoint, {"G": G, "D": D}, {})
