@@ -30,9 +30,8 @@ import torch
 
 from gan3dlib.config import parse_overrides
 from gan3dlib.data.synthetic import SyntheticScenes
-from gan3dlib.data.synthetic_render import render_images
 from gan3dlib.errors import report_errors
-from gan3dlib.render.camera import rotation_matrix
+from gan3dlib.ops.mesh import stretch_depth
 from gan3dlib.train.run_folder import load_run_networks
 from gan3dlib.utils.json_files import write_json
 
@@ -56,38 +55,10 @@ class Probe:
             raise ValueError(f"scales: expected non-zero factors including 1 (the objects as they are), got {self.scales}")
 
 
-def stretch_depth(vertices: torch.Tensor, scale: float, used: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, V, 3) vertices stretched by ``scale`` along z about the middle of each object's z extent.
-
-    ``used`` (V,) bool marks the vertices that belong to the mesh (the extent is taken over them).
-    """
-    z = vertices[..., 2] if used is None else vertices[..., used, 2]
-    middle = (z.amax(-1) + z.amin(-1)) / 2  # (B,)
-    factor = vertices.new_tensor([1.0, 1.0, scale])
-    centre = torch.stack([torch.zeros_like(middle), torch.zeros_like(middle), middle], dim=-1)[:, None]
-    return (vertices - centre) * factor + centre
-
-
-def _quantized(images: torch.Tensor) -> torch.Tensor:
-    """[0, 1] images as the training set holds them: 8 bits, then [-1, 1]."""
-    return (images * 255).round() / 127.5 - 1
-
-
-def real_images(scenes: SyntheticScenes, indices: list[int], scale: float, batch: int) -> torch.Tensor:
-    """(B, 3, R, R) the scenes rendered by the data's renderer with each object stretched in depth."""
-    topology, parts = scenes.topology, []
-    faces = topology.faces if scale > 0 else topology.faces[:, [0, 2, 1]]  # a mirror keeps normals outwards
-    for k in range(0, len(indices), batch):
-        chunk = indices[k:k + batch]
-        objects = [scenes.object(i) for i in chunk]
-        rotation = rotation_matrix(torch.tensor([o.yaw for o in objects], dtype=torch.float32),
-                                   torch.tensor([o.pitch for o in objects], dtype=torch.float32))
-        vertices = stretch_depth(torch.stack([o.vertices for o in objects]), scale)
-        parts.append(render_images(scenes.config, faces, topology.uvs, vertices, rotation,
-                                   torch.stack([o.texture for o in objects]),
-                                   torch.stack([scenes.light_direction(i) for i in chunk]),
-                                   torch.stack([scenes.background(i) for i in chunk])))
-    return _quantized(torch.cat(parts))
+def real_images(scenes: SyntheticScenes, indices: list[int], scale: float) -> torch.Tensor:
+    """(B, 3, R, R) in [-1, 1]: the scenes rendered by the data's renderer with each object stretched in depth,
+    rounded to 8 bits as the training images are."""
+    return (scenes.render(indices, depth_scale=scale).images * 255).round() / 127.5 - 1
 
 
 def _logits(D, images: torch.Tensor, batch: int) -> torch.Tensor:
@@ -117,7 +88,7 @@ def probe_run(folder: Path, scales: tuple[float, ...], num: int, batch: int, see
         return torch.cat([G.render(stretch_depth(out.vertices, scale, used), out.rotation, texture=out.texture,
                                    background=out.background_crop, light=out.light).image for out in fakes])
 
-    real = {s: _logits(D, real_images(scenes, indices, s, batch), batch) for s in scales}
+    real = {s: _logits(D, real_images(scenes, indices, s), batch) for s in scales}
     fake = {s: _logits(D, fake_images(s), batch) for s in scales}
     margin = float(real[1.0].mean() - fake[1.0].mean())
     if abs(margin) < 1e-12:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ import torch
 from gan3dlib.data.synthetic_objects import sample_background, sample_light_direction, sample_texture, sphere_topology
 from gan3dlib.data.synthetic_render import depth_maps, render_images
 from gan3dlib.data.synthetic_shapes import CATEGORIES, sample_shape
+from gan3dlib.ops.mesh import stretch_depth
 from gan3dlib.render.camera import PerspectiveCamera, ViewpointSampler, rotation_matrix
 from gan3dlib.utils.checks import check_int_range, check_number_range, check_range_pair, describe
 
@@ -275,11 +277,15 @@ class SyntheticScenes:
         index = self._check_index(index)
         return sample_light_direction(_generator(self.config.seed, index, "light"), self.config.light_cone_degrees)
 
-    def render(self, indices: Sequence[int]) -> SyntheticRender:
+    def render(self, indices: Sequence[int], depth_scale: float = 1.0) -> SyntheticRender:
         """Renders scenes with PyTorch3D (in chunks of ``config.batch_size``).
 
         Args:
             indices: B scene indices.
+            depth_scale: each object stretched along its own depth axis by this factor
+                ([`stretch_depth`][gan3dlib.ops.mesh.stretch_depth]; 1: the scenes as they are, -1:
+                the hollow copies, their faces flipped to keep normals outwards), everything else
+                unchanged: the flattened, deepened and hollow controls of a depth probe.
 
         Returns:
             [`SyntheticRender`][gan3dlib.data.synthetic.SyntheticRender] with images (B, 3, R, R), depth and mask (B, 1, R, R).
@@ -287,23 +293,29 @@ class SyntheticScenes:
         indices = [self._check_index(i) for i in indices]
         if not indices:
             raise ValueError("indices: expected at least one scene index, got an empty sequence")
+        if isinstance(depth_scale, bool) or not isinstance(depth_scale, (int, float)) or not math.isfinite(depth_scale) \
+                or depth_scale == 0:
+            raise ValueError(f"depth_scale: expected a finite non-zero number, got {describe(depth_scale)}")
         step = self.config.batch_size
-        parts = [self._render_chunk(indices[k:k + step]) for k in range(0, len(indices), step)]
+        parts = [self._render_chunk(indices[k:k + step], float(depth_scale)) for k in range(0, len(indices), step)]
         fields = [f.name for f in dataclasses.fields(SyntheticRender)]
         return SyntheticRender(**{name: torch.cat([getattr(p, name) for p in parts]) for name in fields})
 
-    def _render_chunk(self, indices: list[int]) -> SyntheticRender:
+    def _render_chunk(self, indices: list[int], depth_scale: float) -> SyntheticRender:
         objects = [self.object(i) for i in indices]
         vertices = torch.stack([o.vertices for o in objects])
+        faces = self.topology.faces
+        if depth_scale != 1.0:
+            vertices = stretch_depth(vertices, depth_scale)
+            faces = faces if depth_scale > 0 else faces[:, [0, 2, 1]]
         yaw = torch.tensor([o.yaw for o in objects], dtype=torch.float32)
         pitch = torch.tensor([o.pitch for o in objects], dtype=torch.float32)
         rotation = rotation_matrix(yaw, pitch)
-        topology = self.topology
-        images = render_images(self.config, topology.faces, topology.uvs, vertices, rotation,
+        images = render_images(self.config, faces, self.topology.uvs, vertices, rotation,
                                torch.stack([o.texture for o in objects]),
                                torch.stack([self.light_direction(i) for i in indices]),
                                torch.stack([self.background(i) for i in indices]))
-        depth = depth_maps(self.config, topology.faces, vertices, rotation, self.config.resolution)
+        depth = depth_maps(self.config, faces, vertices, rotation, self.config.resolution)
         return SyntheticRender(images=images, depth=depth, mask=depth > 0, yaw=yaw, pitch=pitch)
 
     def canonical_depth(self, index: int, yaw: torch.Tensor, pitch: torch.Tensor,

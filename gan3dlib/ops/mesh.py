@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from gan3dlib.utils.checks import check_faces, check_tensor
 
-__all__ = ["index_vertices_by_faces", "face_normals", "vertex_normals"]
+__all__ = ["index_vertices_by_faces", "face_normals", "vertex_normals", "stretch_depth"]
 
 _INDEX_DTYPES = (torch.int64, torch.int32)
 _NORM_EPS = 1e-12
@@ -118,3 +118,23 @@ def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor, unit: bool = Tru
     src = normals.unsqueeze(2).expand(b, faces.shape[0], 3, 3).reshape(b, -1, 3)
     out = vertices.new_zeros(b, v, 3).index_add(1, faces.reshape(-1).long(), src)
     return _unit(out) if unit else out
+
+
+def stretch_depth(vertices: torch.Tensor, scale: float, used: torch.Tensor | None = None) -> torch.Tensor:
+    """Stretches meshes by ``scale`` along object-space z about the middle of each one's z extent.
+
+    1 keeps the mesh, 0.5 halves its depth, -1 mirrors it in depth (the hollow-mask copy: its faces
+    then wind the other way, so flip them, ``faces[:, [0, 2, 1]]``, to keep normals outwards).
+
+    Args:
+        vertices: (B, V, 3) vertex positions.
+        scale: the factor along z.
+        used: optional (V,) bool, the vertices that belong to the mesh (the extent is taken over them).
+
+    Returns:
+        (B, V, 3) stretched vertices; x and y unchanged.
+    """
+    z = vertices[..., 2] if used is None else vertices[..., used, 2]
+    middle = (z.amax(-1) + z.amin(-1)) / 2  # (B,)
+    centre = torch.stack([torch.zeros_like(middle), torch.zeros_like(middle), middle], dim=-1)[:, None]
+    return (vertices - centre) * vertices.new_tensor([1.0, 1.0, scale]) + centre
