@@ -58,6 +58,9 @@ VARIANTS = {
     "centered kimg 50": {"model.shape.centered": True, "kimg": 50.0},
     "deep s0": {"model.shape.sphere_axes": (1.0, 1.0, 1.3)},
     "deep s0 kimg 50": {"model.shape.sphere_axes": (1.0, 1.0, 1.3), "kimg": 50.0},
+    "deep s0 kimg 150": {"model.shape.sphere_axes": (1.0, 1.0, 1.3), "kimg": 150.0},
+    "deep s0+centered kimg 50": {"model.shape.sphere_axes": (1.0, 1.0, 1.3), "model.shape.centered": True,
+                                 "kimg": 50.0},
     "lambertian+symmetric kimg 50": {"model.shading.mode": "lambertian", "model.shape.symmetric": True, "kimg": 50.0},
 }
 

@@ -5,7 +5,9 @@
 Every folder is the ``--train.out`` of a `recipes/depth_diagnosis.py` call; the baselines (truth,
 floor, oracle, untrained) are taken from the first folder, and a row seen twice keeps its first
 appearance. Prints a markdown table of the frontal relief, where it lies, the object's offset
-towards the camera and its depth-to-width ratio beside the fraction of each floor-to-truth gap closed.
+towards the camera and its depth-to-width ratio beside the fraction of each floor-to-truth gap closed
+(from the run's own floor), then the frontal-relief and shape gap from the floor every run shares (the
+sphere's): they differ only for a run that starts from a stretched sphere.
 """
 
 from __future__ import annotations
@@ -40,12 +42,15 @@ def main() -> None:
                              f"--train.out {folder} first)")
         for row in json.loads(path.read_text(encoding="utf-8"))["runs"]:
             rows.setdefault(f"{row['ablation']} (seed {row['seed']})", row)
-    header = ["row", "kimg", *STATISTICS, *(f"gap {m}" for m in GAP_METRICS), "shape gap"]
+    header = ["row", "kimg", *STATISTICS, *(f"gap {m}" for m in GAP_METRICS), "shape gap",
+              "gap front_relief, sphere floor", "shape gap, sphere floor"]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for name, row in rows.items():
         gap = row.get("gap_truth") or {}
+        common = row.get("gap_common", gap)
         cells = [name, f"{row['kimg']:g}" if row.get('kimg') is not None else "–", *(f"{row[s]:.2f}" for s in STATISTICS),
-                 *(f"{gap.get(m, float('nan')):.2f}" for m in GAP_METRICS), f"{row['shape_gap']:.2f}"]
+                 *(f"{gap.get(m, float('nan')):.2f}" for m in GAP_METRICS), f"{row['shape_gap']:.2f}",
+                 f"{common.get('front_relief', float('nan')):.2f}", f"{row.get('shape_gap_common', row['shape_gap']):.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     print("\n".join(lines))
     if run.out:

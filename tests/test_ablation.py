@@ -141,6 +141,15 @@ def test_a_variant_with_a_stretched_sphere_is_measured_from_its_own_floor(tmp_pa
     assert floor["depth_ratio"] == pytest.approx(1.5 * by_name["floor, sphere s0"]["depth_ratio"], rel=0.05)
     assert deep["gap_truth"]["chamfer"] == pytest.approx(
         (deep["chamfer"] - floor["chamfer"]) / (truth["chamfer"] - floor["chamfer"]))
+    # ... and from the sphere's floor, which every run shares; a run from the sphere has no second scale.
+    sphere = by_name["floor, sphere s0"]
+    assert deep["gap_common"]["chamfer"] == pytest.approx(
+        (deep["chamfer"] - sphere["chamfer"]) / (truth["chamfer"] - sphere["chamfer"]))
+    finite = [v for v in deep["gap_common"].values() if math.isfinite(v)]
+    assert deep["shape_gap_common"] == pytest.approx(sum(finite) / len(finite))
+    assert "gap_common" not in by_name["untrained"]
+    assert floor["gap_common"]["chamfer"] == pytest.approx(
+        (floor["chamfer"] - sphere["chamfer"]) / (truth["chamfer"] - sphere["chamfer"]))
     saved = json.loads((tmp_path / "DEEP-seed0" / "train_config.json").read_text())
     assert saved["model"]["shape"]["sphere_axes"] == [1.0, 1.0, 1.5]
 

@@ -11,7 +11,9 @@ budget on the same data (the data keep the paper's FFHQ viewpoint range, so VIEW
 *wrong* prior, as in the paper) and G_ema is scored with every shape metric
 ([`ShapeReference`][gan3dlib.eval.synthetic_eval.ShapeReference]) and FID/KID. Each row also carries the fraction
 of the floor-to-truth (``gap_truth``) and floor-to-oracle (``gap_oracle``) gap it closes, per
-metric, and ``shape_gap``, the mean floor-to-truth fraction over ``GAP_METRICS``.
+metric, and ``shape_gap``, the mean floor-to-truth fraction over ``GAP_METRICS``. A run that starts
+from another initial shape also carries its gaps from the base's floor, the one every run shares
+(``gap_common``, ``shape_gap_common``), so that runs from different starts compare on one scale.
 
 ``<out>/results.json`` and ``<out>/results.md`` (metrics, gaps, and whether each step of the
 paper's ordering holds beyond two standard deviations) are rewritten after every run. Runs are
@@ -234,6 +236,9 @@ def run_ablation_ladder(
         init = baselines[_initial_shape(config)]
         row = {"ablation": name, "seed": seed, "kimg": kimg, **{m: values[m] for m in METRICS}}
         rows.append(_with_gaps(row, init["floor"], baselines["truth"], init["oracle"]))
+        common = baselines[_initial_shape(base)]
+        if common is not init:
+            row["gap_common"], row["shape_gap_common"] = gaps(row, common["floor"], baselines["truth"])
         _write_results(out, rows, base, extractor.name)
     return rows
 
@@ -257,7 +262,7 @@ def _seed_baselines(base: TrainConfig, seed: int, inits: dict[str, tuple[float, 
         baselines["truth"] = scores["truth"]
         baselines[init] = {"floor": scores["floor"], "oracle": scores["oracle"], "model": model}
     truth = baselines["truth"]
-    first = baselines[next(iter(inits))]  # the truth row's gaps are measured from the first floor
+    first = baselines[next(iter(inits))]  # the base's s0 (untrained's): the truth row's gaps are measured from it
     rows.append(_with_gaps({"ablation": "truth", "seed": seed, "kimg": math.nan, **_metrics(truth)},
                            first["floor"], truth, first["oracle"]))
     for init in (k for k in baselines if k != "truth"):
@@ -267,6 +272,8 @@ def _seed_baselines(base: TrainConfig, seed: int, inits: dict[str, tuple[float, 
             label = f"floor, {init} s0" if kind == "floor" else oracle
             row = {"ablation": label, "seed": seed, "kimg": math.nan, **_metrics(entry[kind])}
             rows.append(_with_gaps(row, entry["floor"], truth, entry["oracle"]))
+            if entry is not first:
+                row["gap_common"], row["shape_gap_common"] = gaps(row, first["floor"], truth)
     return reference, baselines
 
 
@@ -294,7 +301,7 @@ def summarize(rows: list[dict]) -> dict[str, dict[str, tuple[float, float]]]:
 
 def _flat(row: dict) -> dict:
     flat = {k: v for k, v in row.items() if not isinstance(v, dict) and k not in ("ablation", "seed")}
-    for group in ("gap_truth", "gap_oracle"):
+    for group in ("gap_truth", "gap_oracle", "gap_common"):
         flat.update({f"{group}.{m}": v for m, v in row.get(group, {}).items()})
     return flat
 
