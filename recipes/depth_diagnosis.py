@@ -61,6 +61,8 @@ VARIANTS = {
     "deep s0 kimg 150": {"model.shape.sphere_axes": (1.0, 1.0, 1.3), "kimg": 150.0},
     "deep s0+centered kimg 50": {"model.shape.sphere_axes": (1.0, 1.0, 1.3), "model.shape.centered": True,
                                  "kimg": 50.0},
+    "deep s0+D 4x channels kimg 50": {"model.shape.sphere_axes": (1.0, 1.0, 1.3), "discriminator.channel_base": 2048,
+                                      "discriminator.channel_max": 128, "kimg": 50.0},
     "lambertian+symmetric kimg 50": {"model.shading.mode": "lambertian", "model.shape.symmetric": True, "kimg": 50.0},
 }
 
