@@ -17,7 +17,9 @@ scores any set against it:
   ground-truth object, the set's mean statistics (``aspect_mid``, ``aspect_thin``, ``depth_ratio``,
   ``front``, ``back``, ``front_relief``, ``z_offset``) beside the ground truth's, and
   ``relief_side``, the fraction of objects whose ``front_relief`` is on the ground truth's side by
-  at least half of its mean (a nose in front, not a bulge behind).
+  at least half of its mean (a nose in front, not a bulge behind), and ``relief_behind``, the
+  fraction on the other side by as much (a hollow face): objects in neither have too little relief
+  to say which side it is on.
 
 A number alone says little; [`gap_closed`][gan3dlib.eval.synthetic_eval.gap_closed] puts it between a floor
 (the clean initial shape) and a target (held-out ground truth, or the supervised oracle) from
@@ -51,7 +53,7 @@ CANONICAL_YAWS_DEGREES = (-30.0, 0.0, 30.0)
 LOWER_IS_BETTER = {
     "depth_error": True, "normal_error": True, "mask_iou": False, "hollow_fraction": True, "chamfer": True,
     "cov": False, "mmd": True, "aspect_error": True, "depth_extent_error": True, "relief_error": True,
-    "front_error": True, "relief_side": False, **{name: None for name in STATISTICS},
+    "front_error": True, "relief_side": False, "relief_behind": True, **{name: None for name in STATISTICS},
 }
 
 
@@ -98,6 +100,7 @@ class ShapeScore:
     front_relief: float = math.nan
     z_offset: float = math.nan
     relief_side: float = math.nan
+    relief_behind: float = math.nan
 
     def as_dict(self) -> dict:
         """Plain dict (for JSON)."""
@@ -235,16 +238,19 @@ class ShapeReference:
         matched = surfaces["matched"]
         statistics = extent_statistics(points)
         means = {name: float(statistics[name].mean()) for name in STATISTICS}
-        # The fraction of objects whose relief is on the camera's side, as the ground truth's is (NaN
-        # when the ground truth has no front-to-back asymmetry to speak of).
+        # The fraction of objects whose relief is on the camera's side, as the ground truth's is, and
+        # on the other side (NaN when the ground truth has no front-to-back asymmetry to speak of).
         truth_relief = float(self.statistics["front_relief"].mean())
-        relief_side = (float((statistics["front_relief"] * math.copysign(1, truth_relief) > abs(truth_relief) / 2)
-                             .double().mean()) if abs(truth_relief) > 0.05 else math.nan)
+        signed = statistics["front_relief"] * math.copysign(1, truth_relief)
+        sided = abs(truth_relief) > 0.05
+        relief_side = float((signed > abs(truth_relief) / 2).double().mean()) if sided else math.nan
+        relief_behind = float((signed < -abs(truth_relief) / 2).double().mean()) if sided else math.nan
         return ShapeScore(
             depth_error=match.depth_error, mask_iou=match.mask_iou, hollow_fraction=match.hollow_fraction,
             num_generated=len(shapes), num_truth=self.num_truth, normal_error=match.normal_error,
             chamfer=float(surfaces["distances"].amin(dim=0).mean()), cov=surfaces["cov"], mmd=surfaces["mmd"],
             **statistic_errors(statistics, self.statistics, matched), **means, relief_side=relief_side,
+            relief_behind=relief_behind,
         )
 
     def truth_statistics(self) -> dict[str, float]:

@@ -52,10 +52,10 @@ UNTRAINED = "untrained"
 ORDERING = (("CRISP", "SOFT"), ("SOFT", "SIZE"), ("SIZE", "FULL"), ("VIEW", "FULL"), ("CRISP", "FULL"))
 METRICS = ("depth_error", "normal_error", "mask_iou", "hollow_fraction", "chamfer", "aspect_error",
            "depth_extent_error", "relief_error", "front_error", "front", "back", "front_relief", "z_offset",
-           "relief_side", "depth_ratio", "aspect_thin",
+           "relief_side", "relief_behind", "depth_ratio", "aspect_thin",
            "cov", "mmd", "fid", "kid")
 # Bumped whenever a metric's definition changes: cached scores of another version are recomputed.
-METRICS_VERSION = 2
+METRICS_VERSION = 3
 # Bumped whenever the baselines change (3: the floor is scored as a set of identical objects).
 BASELINES_VERSION = 3
 # Table columns: key, header, multiplier, format.
