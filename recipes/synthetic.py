@@ -15,13 +15,16 @@ the paper's FFHQ viewpoint range (`gan3dlib.data.synthetic_shapes`). Settings:
 - ``sample.glb``: one generated textured mesh;
 - ``metrics.json``: the shape metrics of the trained G_ema, of the untrained generator, of the
   floor (the clean initial shape at its best-fit size) and of held-out ground truth, and the
-  fraction of the floor-to-truth gap the run closed per metric and on average (the shape gap).
+  fraction of the floor-to-truth gap the run closed per metric and on average (the shape gap); a
+  run that starts from a stretched sphere also holds the sphere's floor (``floor_sphere``) and the
+  gaps from it (``gap_closed_from_sphere``, ``shape_gap_from_sphere``).
 """
 
 import json
 
 import torch
 
+from gan3dlib.config import replace_nested
 from gan3dlib.errors import report_errors
 from gan3dlib.eval.baselines import floor_shapes
 from gan3dlib.eval.synthetic_eval import GAP_METRICS, ShapeReference, gaps, initial_scene, scene_shapes
@@ -59,19 +62,28 @@ def report(result, config: TrainConfig, num: int = 64, num_truth: int = 256) -> 
     fractions, shape_gap = gaps(scores["trained"], scores["floor"], scores["truth"])
     metrics = {"kimg": result.kimg, "num": num, "category": config.synthetic_category, **scores,
                "gap_closed": fractions, "shape_gap": shape_gap}
+    if config.model.shape.init == "sphere" and tuple(config.model.shape.sphere_axes) != (1.0, 1.0, 1.0):
+        # A stretched start is a prior: the gap from the paper's sphere says what start and training gave together.
+        sphere = initial_scene(replace_nested(config, {"model.shape.sphere_axes": (1.0, 1.0, 1.0)}))
+        metrics["floor_sphere"] = reference.score(floor_shapes(sphere, reference, num)).as_dict()
+        metrics["gap_closed_from_sphere"], metrics["shape_gap_from_sphere"] = gaps(
+            scores["trained"], metrics["floor_sphere"], scores["truth"])
     write_json(run / "metrics.json", metrics)
     _print(metrics)
     return metrics
 
 
 def _print(metrics: dict) -> None:
-    names = ("trained", "untrained", "floor", "truth")
+    names = ("trained", "untrained", "floor", "truth", *(["floor_sphere"] if "floor_sphere" in metrics else []))
     print(f"shape metrics against the ground truth ({metrics['category']}, {metrics['num']} objects each):")
     print(f"{'':>14}" + "".join(f"{name:>10}" for name in names))
     for key in ROWS:
         print(f"{key:>14}" + "".join(f"{metrics[name][key]:>10.4f}" for name in names))
     closed = ", ".join(f"{m} {metrics['gap_closed'][m]:.0%}" for m in GAP_METRICS)
     print(f"gap closed from the floor to held-out ground truth: {closed}; mean (shape gap) {metrics['shape_gap']:.0%}")
+    if "floor_sphere" in metrics:
+        closed = ", ".join(f"{m} {metrics['gap_closed_from_sphere'][m]:.0%}" for m in GAP_METRICS)
+        print(f"the same from the sphere (floor_sphere): {closed}; mean {metrics['shape_gap_from_sphere']:.0%}")
 
 
 if __name__ == "__main__":

@@ -70,3 +70,18 @@ def test_the_demo_reports_the_gap_it_closed(tmp_path, capsys):
     assert math.isclose(saved["shape_gap"], metrics["shape_gap"])
     assert (tmp_path / "run" / "sample.glb").stat().st_size > 0
     assert "gap closed from the floor to held-out ground truth" in capsys.readouterr().out
+
+
+def test_a_demo_from_a_stretched_sphere_also_reports_its_gap_from_the_sphere(tmp_path, capsys):
+    from gan3dlib.config import replace_nested
+    from gan3dlib.eval.synthetic_eval import gap_closed
+
+    demo = runpy.run_path(str(REPO / "recipes" / "synthetic.py"))
+    config = replace_nested(face_run(tmp_path / "run", kimg=0.004), {"model.shape.sphere_axes": (1.0, 1.0, 1.3)})
+    metrics = demo["report"](train(config), config, num=4, num_truth=8)
+    # Two different floors: the stretched start is deeper than wide, the sphere is not.
+    assert metrics["floor"]["depth_ratio"] > metrics["floor_sphere"]["depth_ratio"] + 0.15
+    for metric, closed in metrics["gap_closed_from_sphere"].items():
+        expected = gap_closed(metrics["trained"][metric], metrics["floor_sphere"][metric], metrics["truth"][metric])
+        assert closed == pytest.approx(expected, nan_ok=True), metric
+    assert "the same from the sphere (floor_sphere)" in capsys.readouterr().out
