@@ -6,7 +6,7 @@
     python recipes/ablations.py --train.kimg 2 --seeds "[0]"                 # a quick look
 
 Every run trains the CPU demo's model (`gan3dlib.train.recipe.cpu_preset`: tiny 32² networks,
-12 k-images) on one synthetic category with the same budget, and is scored against the ground
+12 k-images; faces from the paper's round sphere, ``paper_s0=True``) on one synthetic category with the same budget, and is scored against the ground
 truth between a floor (the clean initial shape) and a ceiling (held-out ground truth, and a
 supervised oracle through the same parametrization): depth and normal error, mask IoU, Chamfer,
 aspect, depth-extent and frontal-relief errors, COV/MMD, FID/KID, and the fraction of the
@@ -32,7 +32,7 @@ class AblationRun:
     """What to run: the shared training settings, the ablations, the seeds and the scoring."""
 
     train: TrainConfig = dataclasses.field(default_factory=lambda: dataclasses.replace(
-        cpu_preset("face"), out="runs/ablations", sample_kimg=4.0))
+        cpu_preset("face", paper_s0=True), out="runs/ablations", sample_kimg=4.0))
     ablations: tuple[str, ...] = LADDER
     seeds: tuple[int, ...] = (0, 1, 2)
     scoring: LadderScoring = dataclasses.field(default_factory=LadderScoring)

@@ -44,7 +44,7 @@ def main() -> None:
     columns = (*GAP_METRICS, *STATISTICS)
     lines = ["| category | row | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
     for category in run.categories:
-        config = dataclasses.replace(cpu_preset(category), seed=run.seed)
+        config = dataclasses.replace(cpu_preset(category, paper_s0=True), seed=run.seed)
         scoring = run.scoring
         reference = ShapeReference(config.synthetic_config(), scoring.num_truth, scoring.num_points, run.seed)
         rows = {"truth": reference.score(reference.held_out(scoring.num_generated)).as_dict()}

@@ -4,8 +4,9 @@
     python recipes/depth_diagnosis.py --names "[FULL, lambertian]" --seeds "[0, 1, 2]"
     python recipes/depth_diagnosis.py --names "[lambertian+symmetric]" --train.kimg 50 --train.out runs/depth-50k
 
-Each variant is the CPU demo (`gan3dlib.train.recipe.cpu_preset("face")`: FULL, 32², 12 k-images)
-with one setting changed (``VARIANTS``), trained and scored like the ablation ladder
+Each variant is the CPU demo as the paper would run it (`gan3dlib.train.recipe.cpu_preset("face",
+paper_s0=True)`: FULL from the round sphere, 32², 12 k-images) with one setting changed
+(``VARIANTS``), trained and scored like the ablation ladder
 (`gan3dlib.experiments.ablation`): against held-out ground truth, the floor (the clean sphere) and
 the supervised oracle, with the fraction of each gap closed, the frontal relief (``front``,
 ``back``: how far the surface reaches towards and away from the camera, in half-widths) and the
@@ -17,7 +18,8 @@ rate, regularisation and extension-band rows; ``lambertian`` (shaded albedo inst
 texture, `gan3dlib.render.shading`) and ``symmetric`` (a left-right mirror prior on the shape) and
 ``centered`` (the shape's offsets have zero mean: the object cannot slide towards the camera) and
 ``deep s0`` (s0 a sphere stretched 1.3 times along the viewing axis, about the faces' depth over
-width: does the GAN keep a depth it is given?) go beyond the paper and are off in its presets; a
+width: does the GAN keep a depth it is given? the CPU face demo starts from it) go beyond the
+paper and are off in its presets; a
 stretched s0's gaps are measured from its own floor, a row beside the sphere's.
 ``smooth textures`` changes the data, not the model: the same faces with low-contrast albedo
 (closer to skin), where shading carries more of the relief; ``20k images`` renders ten times the
@@ -72,7 +74,7 @@ class DiagnosisRun:
     """What to run: the shared settings (the CPU demo on faces), the variants, the seeds and the scoring."""
 
     train: TrainConfig = dataclasses.field(default_factory=lambda: dataclasses.replace(
-        cpu_preset("face"), out="runs/depth-diagnosis", sample_kimg=4.0))
+        cpu_preset("face", paper_s0=True), out="runs/depth-diagnosis", sample_kimg=4.0))
     names: tuple[str, ...] = tuple(VARIANTS)
     seeds: tuple[int, ...] = (0,)
     scoring: LadderScoring = dataclasses.field(default_factory=LadderScoring)

@@ -60,7 +60,7 @@ def main() -> None:
     lines = ["| resolution | row | " + " | ".join(COLUMNS) + " | front_relief gap | shape gap |",
              "|---" * (len(COLUMNS) + 4) + "|"]
     for resolution in run.resolutions:
-        config = cpu_preset("face")
+        config = cpu_preset("face", paper_s0=True)
         config = dataclasses.replace(config, seed=run.seed, model=dataclasses.replace(config.model, resolution=resolution))
         reference = ShapeReference(config.synthetic_config(), run.num_truth, run.num_points, run.seed)
         scene = initial_scene(config)

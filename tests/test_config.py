@@ -150,6 +150,25 @@ def test_the_synthetic_data_settings_of_a_run():
             TrainConfig(**{field: value})
 
 
+def test_the_cpu_face_demo_starts_deeper_than_wide_and_its_paper_baseline_from_the_round_sphere():
+    from gan3dlib.config import replace_nested
+    from gan3dlib.eval.synthetic_eval import initial_scene
+    from gan3dlib.train.recipe import cpu_preset
+
+    def depth_over_width(config):
+        s0 = initial_scene(config).object_shape.initial_shape[0].flatten(1)  # (3, N*N), x y z
+        extent = s0.max(dim=1).values - s0.min(dim=1).values
+        return (extent[2] / extent[0]).item()
+
+    round_sphere = depth_over_width(cpu_preset("face", paper_s0=True))
+    assert round_sphere == pytest.approx(1.0, abs=0.01)  # the grid's vertices, not the ideal sphere
+    assert depth_over_width(cpu_preset("face")) == pytest.approx(1.3 * round_sphere, rel=1e-5)
+    assert depth_over_width(cpu_preset("blob")) == pytest.approx(round_sphere, rel=1e-5)
+    assert cpu_preset("car").model.shape.init == "sheet"
+    paper = cpu_preset("face", paper_s0=True)  # differs from the demo in s0 alone
+    assert replace_nested(paper, {"model.shape.sphere_axes": (1.0, 1.0, 1.3)}) == cpu_preset("face")
+
+
 def test_a_run_recorded_before_the_model_was_a_full_scene_config_still_decodes():
     from gan3dlib.config import to_dict
     from gan3dlib.nets.discriminator import DiscriminatorConfig
