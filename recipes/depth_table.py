@@ -3,20 +3,24 @@
     python recipes/depth_table.py --folders "[runs/depth-diagnosis, runs/depth-more]" --out docs/data/depth-diagnosis.json
     python recipes/depth_table.py --tables "[docs/data/depth-diagnosis.json]" --folders "[runs/depth-deep]" --out docs/data/depth-diagnosis.json
 
-Every folder is the ``--train.out`` of a `recipes/depth_diagnosis.py` call; the baselines (truth,
-floor, oracle, untrained) are taken from the first folder, and a row seen twice keeps its first
-appearance. ``--tables`` starts from the rows of earlier ``--out`` files (whose folders may be gone):
+Every folder is the ``--train.out`` of a `recipes/depth_diagnosis.py` call; a row (name and seed)
+seen twice keeps its first appearance. ``--tables`` starts from the rows of earlier ``--out`` files (whose folders may be gone):
 a folder's row replaces a table's row of the same name in place, as the newer measurement. Prints a
 markdown table of the frontal relief, the fractions of objects with it in front and behind, the
 object's offset towards the camera and its depth-to-width ratio beside the fraction of each floor-to-truth gap closed
 (from the run's own floor), then the frontal-relief and shape gap from the floor every run shares (the
-sphere's): they differ only for a run that starts from a stretched sphere.
+sphere's): they differ only for a run that starts from a stretched sphere. ``--pooled true`` adds a
+table of every row name over its seeds (mean ± std):
+
+    python recipes/depth_table.py --folders "[runs/depth-deep-s0, runs/depth-deep-s1]" --pooled true
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import statistics
 from pathlib import Path
 
 from gan3dlib.config import parse_overrides
@@ -27,17 +31,36 @@ from gan3dlib.utils.json_files import write_json
 STATISTICS = ("front_relief", "relief_side", "relief_behind", "z_offset", "depth_ratio")
 
 
+# Pooled over seeds (``--pooled``): the raw scores (Chamfer ×10³) and the gaps from the sphere's floor.
+POOLED = ("depth_error", "normal_error", "mask_iou", "chamfer", "aspect_error", *STATISTICS[:3], "depth_ratio", "fid")
+
+
 @dataclasses.dataclass(frozen=True)
 class Folders:
-    """The result folders, in the order their rows should appear, and the combined JSON."""
+    """The result folders, in the order their rows should appear, and the combined JSON.
+
+    ``pooled`` also prints every row name pooled over its seeds: mean ± std (population) of the
+    raw scores and of the frontal-relief and shape gaps from the sphere's floor, with the seeds.
+    """
 
     folders: tuple[str, ...] = ("runs/depth-diagnosis",)
     tables: tuple[str, ...] = ()
     out: str | None = None
+    pooled: bool = False
 
 
 def main() -> None:
     run = parse_overrides(Folders)
+    rows = _collect(run)
+    print(_per_run(rows))
+    if run.pooled:
+        print("\n" + _pooled(rows))
+    if run.out:
+        write_json(run.out, {"tables": list(run.tables), "folders": list(run.folders), "rows": rows})
+
+
+def _collect(run: Folders) -> dict[str, dict]:
+    """The rows of the tables, then of the folders (a folder's row replaces a table's of the same name)."""
     rows: dict[str, dict] = {}
     for table in run.tables:
         path = Path(table)
@@ -53,19 +76,48 @@ def main() -> None:
         for row in json.loads(path.read_text(encoding="utf-8"))["runs"]:
             fresh.setdefault(f"{row['ablation']} (seed {row['seed']})", row)
     rows.update(fresh)
+    return rows
+
+
+def _common_gaps(row: dict) -> tuple[float, float]:
+    """The frontal-relief and shape gap from the sphere's floor (the run's own for a sphere start)."""
+    common = row.get("gap_common", row.get("gap_truth") or {})
+    return common.get("front_relief", math.nan), row.get("shape_gap_common", row["shape_gap"])
+
+
+def _per_run(rows: dict[str, dict]) -> str:
     header = ["row", "kimg", *STATISTICS, *(f"gap {m}" for m in GAP_METRICS), "shape gap",
               "gap front_relief, sphere floor", "shape gap, sphere floor"]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for name, row in rows.items():
         gap = row.get("gap_truth") or {}
-        common = row.get("gap_common", gap)
-        cells = [name, f"{row['kimg']:g}" if row.get('kimg') is not None else "–", *(f"{row.get(s, float('nan')):.2f}" for s in STATISTICS),
-                 *(f"{gap.get(m, float('nan')):.2f}" for m in GAP_METRICS), f"{row['shape_gap']:.2f}",
-                 f"{common.get('front_relief', float('nan')):.2f}", f"{row.get('shape_gap_common', row['shape_gap']):.2f}"]
+        cells = [name, f"{row['kimg']:g}" if row.get("kimg") is not None else "–",
+                 *(f"{row.get(s, math.nan):.2f}" for s in STATISTICS),
+                 *(f"{gap.get(m, math.nan):.2f}" for m in GAP_METRICS), f"{row['shape_gap']:.2f}",
+                 *(f"{g:.2f}" for g in _common_gaps(row))]
         lines.append("| " + " | ".join(cells) + " |")
-    print("\n".join(lines))
-    if run.out:
-        write_json(run.out, {"tables": list(run.tables), "folders": list(run.folders), "rows": rows})
+    return "\n".join(lines)
+
+
+def _pooled(rows: dict[str, dict]) -> str:
+    groups: dict[str, list[dict]] = {}
+    for row in rows.values():
+        groups.setdefault(row["ablation"], []).append(row)
+    header = ["row", "seeds", *POOLED, "gap front_relief, sphere floor", "shape gap, sphere floor"]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for name, group in groups.items():
+        columns = [[r.get(k) if r.get(k) is not None else math.nan for r in group] for k in POOLED]
+        columns[POOLED.index("chamfer")] = [v * 1e3 for v in columns[POOLED.index("chamfer")]]
+        columns += [list(c) for c in zip(*(_common_gaps(r) for r in group))]
+        seeds = ", ".join(str(r["seed"]) for r in group)
+        lines.append("| " + " | ".join([name, seeds, *(_mean_std(c) for c in columns)]) + " |")
+    return "\n".join(lines)
+
+
+def _mean_std(values: list[float]) -> str:
+    if any(math.isnan(v) for v in values):
+        return "–"
+    return f"{statistics.fmean(values):.3g} ± {statistics.pstdev(values):.2g}"
 
 
 if __name__ == "__main__":

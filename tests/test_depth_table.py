@@ -46,3 +46,24 @@ def test_a_missing_table_is_one_line_naming_the_argument(tmp_path):
     done = _table("--tables", f"[{tmp_path / 'nope.json'}]", "--folders", "[]")
     assert done.returncode != 0
     assert "tables:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_pooled_rows_are_the_mean_and_std_over_seeds_of_each_name(tmp_path):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    runs = [_row("FULL", 1, 0.1, chamfer=0.004), _row("FULL", 2, 0.3, chamfer=0.006),
+            _row("deep s0", 1, 0.5, chamfer=0.002, gap_common={"front_relief": 0.7}, shape_gap_common=0.8)]
+    (folder / "results.json").write_text(json.dumps({"runs": runs}))
+    done = _table("--folders", f"[{folder}]", "--pooled", "true")
+    assert done.returncode == 0, done.stderr
+    pooled = done.stdout.split("\n\n")[1]
+    cells = {line.split(" | ")[0].lstrip("| "): line.rstrip(" |").split(" | ") for line in pooled.splitlines()}
+    header = cells["row"]
+    full, deep = cells["FULL"], cells["deep s0"]
+    assert full[header.index("seeds")] == "1, 2"
+    assert full[header.index("front_relief")] == "0.2 ± 0.1"  # population std of 0.1 and 0.3
+    assert full[header.index("chamfer")] == "5 ± 1"  # ×10³
+    assert full[header.index("depth_error")] == "–"  # not scored: no number made up
+    # a stretched start's gaps are read from the sphere's floor, a sphere start's from its own
+    assert deep[header.index("gap front_relief, sphere floor")] == "0.7 ± 0"
+    assert full[header.index("shape gap, sphere floor")] == "0.2 ± 0.1"
