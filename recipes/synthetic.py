@@ -76,9 +76,9 @@ def report(result, config: TrainConfig, num: int = 64, num_truth: int = 256) -> 
 def _print(metrics: dict) -> None:
     names = ("trained", "untrained", "floor", "truth", *(["floor_sphere"] if "floor_sphere" in metrics else []))
     print(f"shape metrics against the ground truth ({metrics['category']}, {metrics['num']} objects each):")
-    print(f"{'':>14}" + "".join(f"{name:>10}" for name in names))
+    print(f"{'':>14}" + "".join(f"{name:>13}" for name in names))
     for key in ROWS:
-        print(f"{key:>14}" + "".join(f"{metrics[name][key]:>10.4f}" for name in names))
+        print(f"{key:>14}" + "".join(f"{metrics[name][key]:>13.4f}" for name in names))
     closed = ", ".join(f"{m} {metrics['gap_closed'][m]:.0%}" for m in GAP_METRICS)
     print(f"gap closed from the floor to held-out ground truth: {closed}; mean (shape gap) {metrics['shape_gap']:.0%}")
     if "floor_sphere" in metrics:
