@@ -25,7 +25,7 @@ from pathlib import Path
 
 from gan3dlib.config import parse_overrides
 from gan3dlib.errors import report_errors
-from gan3dlib.eval.synthetic_eval import GAP_METRICS
+from gan3dlib.eval.synthetic_eval import GAP_METRICS, gaps
 from gan3dlib.utils.json_files import write_json
 
 STATISTICS = ("front_relief", "relief_side", "relief_behind", "z_offset", "depth_ratio")
@@ -79,10 +79,20 @@ def _collect(run: Folders) -> dict[str, dict]:
     return rows
 
 
-def _common_gaps(row: dict) -> tuple[float, float]:
-    """The frontal-relief and shape gap from the sphere's floor (the run's own for a sphere start)."""
-    common = row.get("gap_common", row.get("gap_truth") or {})
-    return common.get("front_relief", math.nan), row.get("shape_gap_common", row["shape_gap"])
+def _common_gaps(row: dict, rows: dict[str, dict]) -> tuple[float, float]:
+    """The frontal-relief and shape gap from the sphere's floor, the floor every run shares.
+
+    A row scored before its gaps from the sphere's floor were recorded (``gap_common``) gets them
+    from its seed's ``floor, sphere s0`` and ``truth`` rows of the table, where both are there:
+    for a run from the sphere they equal its own gaps, for one from a stretched sphere they do not.
+    """
+    if "gap_common" in row:
+        return row["gap_common"].get("front_relief", math.nan), row["shape_gap_common"]
+    floor, truth = (rows.get(f"{name} (seed {row['seed']})") for name in ("floor, sphere s0", "truth"))
+    if floor is None or truth is None:
+        return (row.get("gap_truth") or {}).get("front_relief", math.nan), row["shape_gap"]
+    common, shape_gap = gaps(row, floor, truth)
+    return common["front_relief"], shape_gap
 
 
 def _per_run(rows: dict[str, dict]) -> str:
@@ -94,7 +104,7 @@ def _per_run(rows: dict[str, dict]) -> str:
         cells = [name, f"{row['kimg']:g}" if row.get("kimg") is not None else "–",
                  *(f"{row.get(s, math.nan):.2f}" for s in STATISTICS),
                  *(f"{gap.get(m, math.nan):.2f}" for m in GAP_METRICS), f"{row['shape_gap']:.2f}",
-                 *(f"{g:.2f}" for g in _common_gaps(row))]
+                 *(f"{g:.2f}" for g in _common_gaps(row, rows))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -108,7 +118,7 @@ def _pooled(rows: dict[str, dict]) -> str:
     for name, group in groups.items():
         columns = [[r.get(k) if r.get(k) is not None else math.nan for r in group] for k in POOLED]
         columns[POOLED.index("chamfer")] = [v * 1e3 for v in columns[POOLED.index("chamfer")]]
-        columns += [list(c) for c in zip(*(_common_gaps(r) for r in group))]
+        columns += [list(c) for c in zip(*(_common_gaps(r, rows) for r in group))]
         seeds = ", ".join(str(r["seed"]) for r in group)
         lines.append("| " + " | ".join([name, seeds, *(_mean_std(c) for c in columns)]) + " |")
     return "\n".join(lines)

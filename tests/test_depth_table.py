@@ -67,3 +67,21 @@ def test_pooled_rows_are_the_mean_and_std_over_seeds_of_each_name(tmp_path):
     # a stretched start's gaps are read from the sphere's floor, a sphere start's from its own
     assert deep[header.index("gap front_relief, sphere floor")] == "0.7 ± 0"
     assert full[header.index("shape gap, sphere floor")] == "0.2 ± 0.1"
+
+
+def test_a_row_scored_before_the_common_gaps_existed_gets_them_from_its_seeds_sphere_floor(tmp_path):
+    truth = {"depth_error": 0.1, "normal_error": 4.0, "chamfer": 0.003, "aspect_error": 0.02, "front_relief": 0.2}
+    floor = {"depth_error": 0.5, "normal_error": 20.0, "chamfer": 0.013, "aspect_error": 0.09, "front_relief": 0.0}
+    halfway = {m: (truth[m] + floor[m]) / 2 for m in truth}
+    own = {m: 0.1 for m in truth}  # its gaps from its own (stretched) floor: not the common scale
+    rows = {"truth (seed 3)": {**_row("truth", 3, 0.2), **truth},
+            "floor, sphere s0 (seed 3)": {**_row("floor, sphere s0", 3, 0.0), **floor},
+            "deep s0 kimg 50 (seed 3)": {**_row("deep s0 kimg 50", 3, 0.1), **halfway, "gap_truth": own,
+                                         "shape_gap": 0.1},
+            "deep s0 (seed 4)": {**_row("deep s0", 4, 0.1), **halfway, "gap_truth": own, "shape_gap": 0.1}}
+    (tmp_path / "old.json").write_text(json.dumps({"folders": [], "rows": rows}))
+    done = _table("--tables", f"[{tmp_path / 'old.json'}]", "--folders", "[]")
+    assert done.returncode == 0, done.stderr
+    lines = {line.split(" | ")[0].lstrip("| "): line.rstrip(" |").split(" | ") for line in done.stdout.splitlines()}
+    assert lines["deep s0 kimg 50 (seed 3)"][-2:] == ["0.50", "0.50"]  # halfway from the sphere to the truth
+    assert lines["deep s0 (seed 4)"][-2:] == ["0.10", "0.10"]  # no floor of its seed: its own gaps, as recorded
