@@ -6,8 +6,8 @@
     python recipes/ablations.py --train.kimg 2 --seeds "[0]"                 # a quick look
 
 Every run trains the CPU demo's model (`gan3dlib.train.recipe.cpu_preset`: tiny 32² networks,
-12 k-images; faces from the paper's round sphere, ``paper_s0=True``) on one synthetic category with the same budget, and is scored against the ground
-truth between a floor (the clean initial shape) and a ceiling (held-out ground truth, and a
+12 k-images; faces from the paper's round sphere, ``paper_s0=True``) on one synthetic category
+with the same budget, and is scored against the ground truth between a floor (the clean initial shape) and a ceiling (held-out ground truth, and a
 supervised oracle through the same parametrization): depth and normal error, mask IoU, Chamfer,
 aspect, depth-extent and frontal-relief errors, COV/MMD, FID/KID, and the fraction of the
 floor-to-truth gap each closes (`gan3dlib.experiments.ablation`). The tables go to

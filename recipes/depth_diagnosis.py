@@ -19,8 +19,8 @@ texture, `gan3dlib.render.shading`) and ``symmetric`` (a left-right mirror prior
 ``centered`` (the shape's offsets have zero mean: the object cannot slide towards the camera) and
 ``deep s0`` (s0 a sphere stretched 1.3 times along the viewing axis, about the faces' depth over
 width: does the GAN keep a depth it is given? the CPU face demo starts from it) go beyond the
-paper and are off in its presets; a
-stretched s0's gaps are measured from its own floor, a row beside the sphere's.
+paper and are off in its presets; a stretched s0's gaps are measured from its own floor, a row
+beside the sphere's.
 ``smooth textures`` changes the data, not the model: the same faces with low-contrast albedo
 (closer to skin), where shading carries more of the relief; ``20k images`` renders ten times the
 scenes, so that the discriminator cannot memorise them (`recipes/discriminator_fit.py` measures

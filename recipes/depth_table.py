@@ -4,8 +4,8 @@
     python recipes/depth_table.py --tables "[docs/data/depth-diagnosis.json]" --folders "[runs/depth-deep]" --out docs/data/depth-diagnosis.json
 
 Every folder is the ``--train.out`` of a `recipes/depth_diagnosis.py` call; a row (name and seed)
-seen twice keeps its first appearance. ``--tables`` starts from the rows of earlier ``--out`` files (whose folders may be gone):
-a folder's row replaces a table's row of the same name in place, as the newer measurement. Prints a
+seen twice keeps its first appearance. ``--tables`` starts from the rows of earlier ``--out`` files
+(whose folders may be gone): a folder's row replaces a table's row of the same name in place, as the newer measurement. Prints a
 markdown table of the frontal relief, the fractions of objects with it in front and behind, the
 object's offset towards the camera and its depth-to-width ratio beside the fraction of each floor-to-truth gap closed
 (from the run's own floor), then the frontal-relief and shape gap from the floor every run shares (the
@@ -116,7 +116,7 @@ def _pooled(rows: dict[str, dict]) -> str:
     header = ["row", "seeds", *POOLED, "gap front_relief, sphere floor", "shape gap, sphere floor"]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for name, group in groups.items():
-        columns = [[r.get(k) if r.get(k) is not None else math.nan for r in group] for k in POOLED]
+        columns = [[math.nan if r.get(k) is None else r[k] for r in group] for k in POOLED]
         columns[POOLED.index("chamfer")] = [v * 1e3 for v in columns[POOLED.index("chamfer")]]
         columns += [list(c) for c in zip(*(_common_gaps(r, rows) for r in group))]
         seeds = ", ".join(str(r["seed"]) for r in group)

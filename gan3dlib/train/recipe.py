@@ -41,6 +41,10 @@ def paper_preset(name: str) -> TrainConfig:
     )
 
 
+# The CPU face demo's initial shape: the sphere stretched along the viewing axis (x, y, z).
+FACE_SPHERE_AXES = (1.0, 1.0, 1.3)
+
+
 def cpu_preset(category: str = "face", paper_s0: bool = False) -> TrainConfig:
     """The CPU demo's settings: the ``tiny_cpu`` model learning one synthetic category on 2 cores.
 
@@ -71,10 +75,6 @@ def cpu_preset(category: str = "face", paper_s0: bool = False) -> TrainConfig:
         synthetic_category=category, out="runs/synthetic", kimg=12.0, batch_size=16, r1_gamma=0.05,
         checkpoint_kimg=2.0, sample_kimg=2.0, log_kimg=0.16, eval_kimg=2.0,
     )
-
-
-# The CPU face demo's initial shape: the sphere stretched along the viewing axis (x, y, z).
-FACE_SPHERE_AXES = (1.0, 1.0, 1.3)
 
 
 # The presets ``gan3d train NAME`` knows: the paper's models and the CPU demo on each synthetic category.
